@@ -1,0 +1,334 @@
+"""Tasks: the functions of redun, their namespaces and the task registry."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import inspect
+import re
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from redun.expression import SchedulerExpression, TaskExpression
+from redun.hashing import hash_arguments, hash_struct
+from redun.values import Value, get_value_hash, hash_function
+
+NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+NAMESPACE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+_current_namespace: list[str] = []
+
+
+def get_current_namespace() -> str:
+    """The namespace set by the innermost ``with redun.namespace(...)`` block."""
+    return _current_namespace[-1] if _current_namespace else ""
+
+
+@contextlib.contextmanager
+def namespace(name: str = "") -> Iterator[None]:
+    """Give tasks defined inside the block this namespace (unless they say otherwise)."""
+    if name and not NAMESPACE_PATTERN.match(name):
+        raise ValueError(f"invalid namespace {name!r}: use letters, digits, '_' and '.'")
+    _current_namespace.append(name)
+    try:
+        yield
+    finally:
+        _current_namespace.pop()
+
+
+def get_func_source(func: Callable) -> str:
+    """A function's source without its decorator lines, indentation kept."""
+    try:
+        lines = inspect.getsourcelines(func)[0]
+    except (OSError, TypeError):
+        return ""
+    for i, line in enumerate(lines):
+        stripped = line.lstrip()
+        if stripped.startswith("def ") or stripped.startswith("async def "):
+            return "".join(lines[i:])
+    return "".join(lines)
+
+
+class TaskRegistry:
+    """Every task defined in this process, by full name."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, Task] = {}
+
+    def add(self, task: Task) -> None:
+        self._tasks[task.fullname] = task
+
+    def get(self, fullname: str) -> Task | None:
+        return self._tasks.get(fullname)
+
+    def get_or_raise(self, fullname: str) -> Task:
+        task = self._tasks.get(fullname)
+        if task is None:
+            raise LookupError(f"unknown task {fullname!r}: is the module that defines it imported?")
+        return task
+
+    def __iter__(self) -> Iterator[Task]:
+        return iter(list(self._tasks.values()))
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+
+_registry = TaskRegistry()
+
+
+def get_task_registry() -> TaskRegistry:
+    return _registry
+
+
+# Options that are about the task's definition rather than how it runs.
+_DEFINITION_KEYS = {"name", "namespace", "version", "hash_includes", "source"}
+
+
+class Task(Value):
+    """A function whose calls are lazy, memoized and recorded.
+
+    Build one with the :func:`task` decorator. Calling it returns a
+    :class:`~redun.expression.TaskExpression`.
+    """
+
+    type_name = "redun.Task"
+
+    def __init__(
+        self,
+        func: Callable,
+        name: str | None = None,
+        namespace: str | None = None,
+        version: str | None = None,
+        hash_includes: list | None = None,
+        source: str | None = None,
+        compat: list | None = None,
+        **options: Any,
+    ) -> None:
+        self.func = func
+        self.name = name or func.__name__
+        if not NAME_PATTERN.match(self.name):
+            raise ValueError(f"invalid task name {self.name!r}: use letters, digits and '_'")
+        if namespace is None:
+            module = sys.modules.get(func.__module__)
+            namespace = getattr(module, "redun_namespace", None) or get_current_namespace()
+        if namespace and not NAMESPACE_PATTERN.match(namespace):
+            raise ValueError(f"invalid namespace {namespace!r}: use letters, digits, '_' and '.'")
+        self.namespace = namespace or ""
+        self.version = version
+        self.hash_includes = list(hash_includes or [])
+        self.source = source if source is not None else get_func_source(func)
+        self.task_options = options
+        self.nout: int | None = options.get("nout")
+        if self.nout is not None and (not isinstance(self.nout, int) or self.nout < 0):
+            raise ValueError(f"task {self.name}: nout must be a non-negative int")
+        self._overrides: dict[str, Any] = {}
+        self._hash: str | None = None
+        self.__doc__ = func.__doc__
+        self.__wrapped__ = func
+
+    # Identity ----------------------------------------------------------------
+    @property
+    def fullname(self) -> str:
+        return f"{self.namespace}.{self.name}" if self.namespace else self.name
+
+    @property
+    def hash(self) -> str:
+        if self._hash is None:
+            self._hash = self._calc_hash()
+        return self._hash
+
+    def get_hash(self, data: bytes | None = None) -> str:
+        return self.hash
+
+    def _calc_hash(self) -> str:
+        if self.version is None:
+            struct: list = ["Task", self.fullname, "source", self.source]
+        else:
+            struct = ["Task", self.fullname, "version", self.version]
+        struct += sorted(_hash_include(v) for v in self.hash_includes)
+        if self._overrides:
+            struct += ["options", {k: get_value_hash(v) for k, v in self._overrides.items()}]
+        return hash_struct(struct)
+
+    def __repr__(self) -> str:
+        return f"Task(fullname={self.fullname}, hash={self.hash[:8]})"
+
+    # Options -----------------------------------------------------------------
+    def get_option(self, key: str, default: Any = None) -> Any:
+        if key in self._overrides:
+            return self._overrides[key]
+        return self.task_options.get(key, default)
+
+    def has_option(self, key: str) -> bool:
+        return key in self._overrides or key in self.task_options
+
+    @property
+    def all_options(self) -> dict[str, Any]:
+        return {**self.task_options, **self._overrides}
+
+    def options(self, **overrides: Any) -> Task:
+        """A copy of this task with call-time option overrides (they join its hash)."""
+        bad = _DEFINITION_KEYS.intersection(overrides)
+        if bad:
+            raise ValueError(f"task option(s) {sorted(bad)} cannot be overridden at call time")
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone._overrides = {**self._overrides, **overrides}
+        clone.nout = clone._overrides.get("nout", self.nout)
+        clone._hash = None
+        return clone
+
+    def partial(self, *args: Any, **kwargs: Any) -> PartialTask:
+        """Fix some arguments now; the rest come when the partial task is called."""
+        return PartialTask(self, args, kwargs)
+
+    # Calling -----------------------------------------------------------------
+    def __call__(self, *args: Any, **kwargs: Any) -> TaskExpression:
+        expr_class = SchedulerExpression if self.task_options.get("scheduler") else TaskExpression
+        return expr_class(self.fullname, args, kwargs, self._overrides, self.nout, self)
+
+    @property
+    def is_scheduler_task(self) -> bool:
+        return bool(self.task_options.get("scheduler"))
+
+    def args_hash(self, args: tuple, kwargs: dict) -> str:
+        """Hash concrete call arguments, leaving out the task's ``config_args``."""
+        config_args = self.get_option("config_args")
+        if config_args:
+            args, kwargs = _drop_config_args(self.func, config_args, args, kwargs)
+        return hash_arguments(
+            [get_value_hash(a) for a in args], {k: get_value_hash(v) for k, v in kwargs.items()}
+        )
+
+    # Storage -------------------------------------------------------------------
+    def __reduce__(self) -> tuple:
+        module = getattr(self.func, "__module__", "")
+        path = getattr(sys.modules.get(module), "__file__", None)
+        return (_load_task, (self.fullname, self.hash, module, path, self._overrides))
+
+    def __setstate__(self, state: dict) -> None:  # redun 0.4x pickles
+        found = _registry.get(state.get("namespace", "") and f"{state['namespace']}.{state['name']}"
+                              or state.get("name", ""))
+        if found is None:
+            raise LookupError(f"task {state.get('name')!r} is not defined in this process")
+        self.__dict__.update(found.__dict__)
+
+
+def _hash_include(value: Any) -> str:
+    if callable(value) and not isinstance(value, Value) and inspect.isfunction(value):
+        return hash_function(value)
+    return get_value_hash(value)
+
+
+def _drop_config_args(
+    func: Callable, config_args: list[str], args: tuple, kwargs: dict
+) -> tuple[tuple, dict]:
+    params = list(inspect.signature(func).parameters)
+    kept_args = tuple(a for i, a in enumerate(args) if i >= len(params) or params[i] not in config_args)
+    kept_kwargs = {k: v for k, v in kwargs.items() if k not in config_args}
+    return kept_args, kept_kwargs
+
+
+def import_path(path: str) -> Any:
+    """Import a Python file by path (as ``redun run FILE`` does)."""
+    import importlib.util
+    import os
+
+    path = os.path.abspath(path)
+    directory, filename = os.path.split(path)
+    module_name = os.path.splitext(filename)[0]
+    existing = sys.modules.get(module_name)
+    if existing is not None and os.path.abspath(getattr(existing, "__file__", "") or "") == path:
+        return existing
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
+    return module
+
+
+def _load_task(fullname: str, task_hash: str, module: str, path: str | None, overrides: dict) -> Task:
+    task = _registry.get(fullname)
+    if task is None:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            if not path:
+                raise
+            import_path(path)
+        task = _registry.get_or_raise(fullname)
+    return task.options(**overrides) if overrides else task
+
+
+class PartialTask(Value):
+    """A task with some arguments already given: a closure in the redun language."""
+
+    type_name = "redun.PartialTask"
+
+    def __init__(self, task: Task, args: tuple, kwargs: dict) -> None:
+        self.task = task
+        self.args = tuple(args)
+        self.kwargs = dict(kwargs)
+
+    @property
+    def fullname(self) -> str:
+        return self.task.fullname
+
+    def partial(self, *args: Any, **kwargs: Any) -> PartialTask:
+        return PartialTask(self.task, self.args + args, {**self.kwargs, **kwargs})
+
+    def options(self, **overrides: Any) -> PartialTask:
+        return PartialTask(self.task.options(**overrides), self.args, self.kwargs)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> TaskExpression:
+        return self.task(*self.args, *args, **{**self.kwargs, **kwargs})
+
+    def get_hash(self, data: bytes | None = None) -> str:
+        return hash_struct(["PartialTask", self.task.hash, self.task.args_hash(self.args, self.kwargs)])
+
+    def __repr__(self) -> str:
+        return f"PartialTask({self.task.fullname}, args={self.args!r}, kwargs={self.kwargs!r})"
+
+
+def task(
+    func: Callable | None = None,
+    *,
+    name: str | None = None,
+    namespace: str | None = None,
+    version: str | None = None,
+    **options: Any,
+) -> Any:
+    """Turn a function into a :class:`Task`. Use bare (``@task``) or with options."""
+
+    def deco(func: Callable) -> Task:
+        new_task = Task(func, name=name, namespace=namespace, version=version, **options)
+        _registry.add(new_task)
+        return new_task
+
+    return deco(func) if func is not None else deco
+
+
+def scheduler_task(
+    name: str | None = None, namespace: str | None = None, version: str = "1", **options: Any
+) -> Callable[[Callable], Task]:
+    """Define a special form: ``func(scheduler, parent_job, sexpr, *args)`` gets its
+    arguments unevaluated and returns a value, an expression or a Promise."""
+
+    def deco(func: Callable) -> Task:
+        new_task = Task(
+            func, name=name, namespace=namespace, version=version, scheduler=True, **options
+        )
+        _registry.add(new_task)
+        return new_task
+
+    return deco

@@ -1,0 +1,195 @@
+"""The value type registry: how each kind of value hashes, serializes and validates.
+
+Plain Python values hash by their pickle (``hash_tag_bytes("Value", ...)``).
+Types that need more (files, tasks, handles) subclass :class:`Value`; builtin
+types that need a stable hash (sets, functions) get a small proxy here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import inspect
+import pickle
+import textwrap
+import types
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
+
+from redun.hashing import hash_struct, hash_tag_bytes, pickle_dumps
+
+MIME_PICKLE = "application/python-pickle"
+
+# Builtin types whose pickles cannot contain a Value, so validity checks skip them.
+_ATOMIC_TYPES = frozenset({int, float, str, bytes, bool, type(None), complex})
+
+
+class InvalidValueError(ValueError):
+    """A value cannot be hashed or stored by redun."""
+
+
+class Value:
+    """Base class for values that control their own hashing, storage and validity.
+
+    Subclasses set ``type_name`` (stored in ``value.type`` of the record) and
+    may override :meth:`get_hash`, :meth:`is_valid`, :meth:`serialize` and
+    :meth:`deserialize`.
+    """
+
+    type_name: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("type_name"):
+            _TYPE_NAMES[cls] = cls.type_name
+            _CLASSES_BY_NAME[cls.type_name] = cls
+
+    def get_hash(self, data: bytes | None = None) -> str:
+        """Return this value's hash (by default, the hash of its pickle)."""
+        return hash_tag_bytes("Value", data if data is not None else self.serialize())
+
+    def serialize(self) -> bytes:
+        """Return the bytes stored in the record for this value."""
+        return pickle_dumps(self)
+
+    @classmethod
+    def deserialize(cls, type_name: str, data: bytes) -> Any:
+        """Rebuild a value from the bytes made by :meth:`serialize`."""
+        return pickle.loads(data)
+
+    def is_valid(self) -> bool:
+        """Whether a cached copy of this value may still be used (e.g. file unchanged)."""
+        return True
+
+    def iter_subvalues(self) -> Iterator[Any]:
+        """Values held inside this one that the record should know about."""
+        return iter(())
+
+    def get_serialization_format(self) -> str:
+        return MIME_PICKLE
+
+
+_TYPE_NAMES: dict[type, str] = {}
+_CLASSES_BY_NAME: dict[str, type] = {}
+
+
+def get_type_name(value: Any) -> str:
+    """Name of a value's type as stored in the record (``builtins.int``, ``redun.File``)."""
+    cls = type(value)
+    name = _TYPE_NAMES.get(cls)
+    if name is None:
+        name = f"{cls.__module__}.{cls.__qualname__}"
+    return name
+
+
+def _function_source(func: Callable) -> str:
+    try:
+        return textwrap.dedent(inspect.getsource(func))
+    except (OSError, TypeError):
+        return ""
+
+
+def hash_function(func: Callable) -> str:
+    """Hash a plain function by its full name and source (as redun 0.4x does)."""
+    cached = getattr(func, "__redun_hash__", None)
+    if cached is not None:
+        return cached
+    fullname = f"{func.__module__}.{func.__name__}"
+    result = hash_struct(["Value.function", fullname.encode("utf8"), "source", _function_source(func)])
+    try:
+        func.__redun_hash__ = result  # type: ignore[attr-defined]
+    except (AttributeError, TypeError):
+        pass
+    return result
+
+
+class FunctionRef:
+    """Picklable stand-in for a plain function stored as a value."""
+
+    def __init__(self, func: Callable) -> None:
+        self.module = func.__module__
+        self.name = func.__name__
+        self.hash = hash_function(func)
+
+    def resolve(self) -> Callable | None:
+        try:
+            return getattr(importlib.import_module(self.module), self.name)
+        except (ImportError, AttributeError):
+            return None
+
+
+def get_value_hash(value: Any) -> str:
+    """Hash any value: custom Values by their own rule, others by their pickle."""
+    cls = type(value)
+    if cls in _ATOMIC_TYPES or cls is list or cls is tuple or cls is dict:
+        return hash_tag_bytes("Value", pickle_dumps(value))
+    if isinstance(value, Value):
+        return value.get_hash()
+    if cls is set or cls is frozenset:
+        return hash_tag_bytes("Value.set", pickle_dumps(sorted(value)))
+    if cls is types.FunctionType:
+        return hash_function(value)
+    try:
+        return hash_tag_bytes("Value", pickle_dumps(value))
+    except Exception as error:
+        raise InvalidValueError(
+            f"value of type {get_type_name(value)} cannot be pickled ({error}); "
+            "return or pass only picklable values"
+        ) from None
+
+
+def serialize_value(value: Any) -> bytes:
+    """Bytes stored in the record's ``value`` table."""
+    if isinstance(value, Value):
+        return value.serialize()
+    if type(value) is types.FunctionType:
+        return pickle_dumps(FunctionRef(value))
+    return pickle_dumps(value)
+
+
+def deserialize_value(type_name: str, data: bytes) -> Any:
+    """Inverse of :func:`serialize_value`; raises on data it cannot read."""
+    cls = _CLASSES_BY_NAME.get(type_name)
+    if cls is not None:
+        return cls.deserialize(type_name, data)
+    result = pickle.loads(data)
+    if isinstance(result, FunctionRef):
+        func = result.resolve()
+        if func is None:
+            raise InvalidValueError(f"function {result.module}.{result.name} no longer exists")
+        return func
+    return result
+
+
+def iter_nested(value: Any) -> Iterator[Any]:
+    """Yield every value nested inside ``value`` (lists, tuples, dicts, sets, dataclasses)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        cls = type(item)
+        if cls in _ATOMIC_TYPES:
+            continue
+        yield item
+        if cls is list or cls is tuple or cls is set or cls is frozenset or isinstance(item, tuple):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
+            stack.extend(getattr(item, f.name) for f in dataclasses.fields(item))
+        elif isinstance(item, Value):
+            stack.extend(item.iter_subvalues())
+
+
+def is_value_valid(value: Any) -> bool:
+    """Whether a cached value (and every Value nested in it) is still valid."""
+    if type(value) in _ATOMIC_TYPES:
+        return True
+    return all(item.is_valid() for item in iter_nested(value) if isinstance(item, Value))
+
+
+def get_subvalues(value: Any) -> list[Value]:
+    """The Values nested strictly inside a container value (for the subvalue table)."""
+    if type(value) in _ATOMIC_TYPES or isinstance(value, Value):
+        return []
+    return [item for item in iter_nested(value) if isinstance(item, Value) and item is not value]
