@@ -7,14 +7,17 @@ nodes. Nothing runs until the scheduler evaluates the graph.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import operator
 import pickle
+import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from redun import nested
 from redun.hashing import hash_struct
-from redun.values import Value, get_value_hash
+from redun.values import Value, get_type_name, get_value_hash
 
 if TYPE_CHECKING:
     from redun.task import Task
@@ -158,19 +161,45 @@ def _topological(root: Expression) -> list[Expression]:
 
 
 def _arg_hash(value: Any) -> str:
+    """Hash an argument whose nested expressions already have their hashes."""
     if isinstance(value, Expression):
         assert value._hash is not None
         return value._hash
-    if nested.contains(value, is_expression):
-        parts = nested.map_nested(value, is_expression, lambda e: ("Expression", e._hash))
-        return hash_struct(["Nested", repr(type(value)), repr(parts)])
-    return get_value_hash(value)
+    if not nested.contains(value, is_expression):
+        return get_value_hash(value)
+    # A container holding expressions: hash its shape from its children's hashes,
+    # with dict and set members sorted so no ordering or memory address leaks in.
+    type_name = get_type_name(value)
+    if isinstance(value, dict):
+        items = sorted([get_value_hash(k), _arg_hash(v)] for k, v in value.items())
+        return hash_struct(["Nested", type_name, "dict", items])
+    if isinstance(value, (set, frozenset)):
+        return hash_struct(["Nested", type_name, "set", sorted(_arg_hash(v) for v in value)])
+    if isinstance(value, (list, tuple)):
+        return hash_struct(["Nested", type_name, "seq", [_arg_hash(v) for v in value]])
+    fields = {f.name: _arg_hash(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return hash_struct(["Nested", type_name, "fields", fields])
 
 
 def _hash_graph(root: Expression) -> None:
     for expr in _topological(root):
         if expr._hash is None:
             expr._hash = expr._own_hash()
+
+
+_MAX_REPR_DEPTH = 8
+_repr_state = threading.local()
+
+
+@contextlib.contextmanager
+def _repr_level() -> Iterator[bool]:
+    """Track nesting while rendering reprs; yields True once it is too deep to show."""
+    depth = getattr(_repr_state, "depth", 0)
+    _repr_state.depth = depth + 1
+    try:
+        yield depth >= _MAX_REPR_DEPTH
+    finally:
+        _repr_state.depth = depth
 
 
 class _Ref:
@@ -280,12 +309,17 @@ class TaskExpression(ApplyExpression):
         if self._task is None:
             from redun.task import get_task_registry
 
-            self._task = get_task_registry().get_or_raise(self.task_name)
+            task = get_task_registry().get_or_raise(self.task_name)
+            # Call-time overrides travel with the expression (e.g. across a pickle).
+            self._task = task.options(**self._options) if self._options else task
         return self._task
 
     def __repr__(self) -> str:
-        parts = [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs.items()]
-        return f"{self.task_name}({', '.join(parts)})"
+        with _repr_level() as too_deep:
+            if too_deep:
+                return f"{self.task_name}(...)"
+            parts = [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs.items()]
+            return f"{self.task_name}({', '.join(parts)})"
 
     def __iter__(self) -> Iterator[Any]:
         if self._length is None:
@@ -342,6 +376,13 @@ _OPERATORS = {
     "getitem": operator.getitem,
     "getattr": getattr,
     "call": lambda func, args, kwargs: func(*args, **kwargs),
+    # Reflected forms, as stored by redun 0.4x: args are (self, other).
+    "radd": lambda a, b: b + a,
+    "rsub": lambda a, b: b - a,
+    "rmul": lambda a, b: b * a,
+    "rdiv": lambda a, b: b / a,
+    "rand": lambda a, b: b & a,
+    "ror": lambda a, b: b | a,
 }
 
 
@@ -356,8 +397,9 @@ class SimpleExpression(ApplyExpression):
         self.kwargs = kwargs or {}
 
     def __repr__(self) -> str:
-        args = ", ".join(repr(a) for a in self.args)
-        return f"SimpleExpression({self.func_name!r}, ({args}))"
+        with _repr_level() as too_deep:
+            args = "..." if too_deep else ", ".join(repr(a) for a in self.args)
+            return f"SimpleExpression({self.func_name!r}, ({args}))"
 
     def apply(self, args: tuple, kwargs: dict) -> Any:
         """Compute the operation on concrete arguments."""

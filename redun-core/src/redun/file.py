@@ -77,8 +77,12 @@ class File(Value):
         with self.open(mode, encoding=encoding) as infile:
             return infile.read()
 
-    def write(self, data: str | bytes, mode: str | None = None, encoding: str | None = None) -> None:
-        with self.open(mode or ("wb" if isinstance(data, bytes) else "w"), encoding=encoding) as out:
+    def write(
+        self, data: str | bytes, mode: str | None = None, encoding: str | None = None
+    ) -> None:
+        with self.open(
+            mode or ("wb" if isinstance(data, bytes) else "w"), encoding=encoding
+        ) as out:
             out.write(data)
 
     def remove(self) -> None:
@@ -129,7 +133,13 @@ class File(Value):
         etag = info.get("ETag") or info.get("etag") or info.get("md5Hash") or info.get("crc32c")
         if etag:
             return hash_struct(["File", self.protocol, self.path, str(etag).strip('"')])
-        mtime = info.get("mtime") or info.get("LastModified") or info.get("updated") or ""
+        mtime = (
+            info.get("mtime")
+            or info.get("LastModified")
+            or info.get("updated")
+            or info.get("created")  # e.g. memory://, which recreates a file on each write
+            or ""
+        )
         return hash_struct(["File", self.protocol, self.path, info.get("size", -1), str(mtime)])
 
     @property
@@ -208,7 +218,9 @@ class FileSet(Value):
 
     def _files(self) -> list[File]:
         if get_protocol(self.pattern) == "local":
-            return [File(p) for p in sorted(globlib.glob(_local_path(self.pattern), recursive=True))]
+            return [
+                File(p) for p in sorted(globlib.glob(_local_path(self.pattern), recursive=True))
+            ]
         fs = File(self.pattern).fs
         protocol = get_protocol(self.pattern)
         return [File(f"{protocol}://{p}") for p in sorted(fs.glob(self.pattern))]
@@ -252,7 +264,12 @@ class Dir(FileSet):
         super().__init__(self.path + "/**")
 
     def _files(self) -> list[File]:
-        return [f for f in super()._files() if f.protocol != "local" or os.path.isfile(f.path)]
+        files = super()._files()
+        if get_protocol(self.path) == "local":
+            return [f for f in files if os.path.isfile(f._fs_path)]
+        # A remote "**" glob also lists the directories themselves.
+        fs = File(self.path).fs
+        return [f for f in files if fs.isfile(f._fs_path)]
 
     def file(self, rel_path: str) -> File:
         return File(f"{self.path}/{rel_path}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -61,13 +62,20 @@ def map_nested(value: Any, is_leaf: Callable[[Any], bool], fn: Callable[[Any], A
         return tuple(map_nested(v, is_leaf, fn) for v in value)
     if _is_namedtuple(value):
         return cls(*(map_nested(v, is_leaf, fn) for v in value))
+    if isinstance(value, tuple):
+        return cls(map_nested(v, is_leaf, fn) for v in value)
     if cls is set or cls is frozenset:
         return cls(map_nested(v, is_leaf, fn) for v in value)
     if isinstance(value, dict):
         if not contains(value, is_leaf):
             return value
         result = {k: map_nested(v, is_leaf, fn) for k, v in value.items()}
-        return result if cls is dict else cls(result)
+        if cls is dict:
+            return result
+        # Subclasses (OrderedDict, defaultdict, ...) keep their type and extra state.
+        clone = copy.copy(value)
+        clone.update(result)
+        return clone
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         if not contains(value, is_leaf):
             return value

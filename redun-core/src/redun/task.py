@@ -28,7 +28,7 @@ def get_current_namespace() -> str:
 @contextlib.contextmanager
 def namespace(name: str = "") -> Iterator[None]:
     """Give tasks defined inside the block this namespace (unless they say otherwise)."""
-    if name and not NAMESPACE_PATTERN.match(name):
+    if name and not NAMESPACE_PATTERN.fullmatch(name):
         raise ValueError(f"invalid namespace {name!r}: use letters, digits, '_' and '.'")
     _current_namespace.append(name)
     try:
@@ -108,16 +108,21 @@ class Task(Value):
     ) -> None:
         self.func = func
         self.name = name or func.__name__
-        if not NAME_PATTERN.match(self.name):
+        if not NAME_PATTERN.fullmatch(self.name):
             raise ValueError(f"invalid task name {self.name!r}: use letters, digits and '_'")
         if namespace is None:
             module = sys.modules.get(func.__module__)
             namespace = getattr(module, "redun_namespace", None) or get_current_namespace()
-        if namespace and not NAMESPACE_PATTERN.match(namespace):
+        if namespace and not NAMESPACE_PATTERN.fullmatch(namespace):
             raise ValueError(f"invalid namespace {namespace!r}: use letters, digits, '_' and '.'")
         self.namespace = namespace or ""
         self.version = version
         self.hash_includes = list(hash_includes or [])
+        for value in self.hash_includes:
+            # Pin included functions to the source loaded now, as the task's own source is.
+            if inspect.isfunction(value):
+                hash_function(value)
+        self.compat = list(compat or [])
         self.source = source if source is not None else get_func_source(func)
         self.task_options = options
         self.nout: int | None = options.get("nout")
@@ -143,13 +148,17 @@ class Task(Value):
         return self.hash
 
     def _calc_hash(self) -> str:
+        if self.compat:
+            # redun 0.4x: an explicit compat hash pins the task hash.
+            return self.compat[0]
         if self.version is None:
             struct: list = ["Task", self.fullname, "source", self.source]
         else:
             struct = ["Task", self.fullname, "version", self.version]
         struct += sorted(_hash_include(v) for v in self.hash_includes)
         if self._overrides:
-            struct += ["options", {k: get_value_hash(v) for k, v in self._overrides.items()}]
+            # As redun 0.4x: the hash of the override dict joins the struct.
+            struct.append(get_value_hash(self._overrides))
         return hash_struct(struct)
 
     def __repr__(self) -> str:
@@ -209,8 +218,11 @@ class Task(Value):
         return (_load_task, (self.fullname, self.hash, module, path, self._overrides))
 
     def __setstate__(self, state: dict) -> None:  # redun 0.4x pickles
-        found = _registry.get(state.get("namespace", "") and f"{state['namespace']}.{state['name']}"
-                              or state.get("name", ""))
+        found = _registry.get(
+            state.get("namespace", "")
+            and f"{state['namespace']}.{state['name']}"
+            or state.get("name", "")
+        )
         if found is None:
             raise LookupError(f"task {state.get('name')!r} is not defined in this process")
         self.__dict__.update(found.__dict__)
@@ -225,8 +237,13 @@ def _hash_include(value: Any) -> str:
 def _drop_config_args(
     func: Callable, config_args: list[str], args: tuple, kwargs: dict
 ) -> tuple[tuple, dict]:
-    params = list(inspect.signature(func).parameters)
-    kept_args = tuple(a for i, a in enumerate(args) if i >= len(params) or params[i] not in config_args)
+    positional_kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    params = inspect.signature(func).parameters.values()
+    positional = [p.name for p in params if p.kind in positional_kinds]
+    variadic = next((p.name for p in params if p.kind is inspect.Parameter.VAR_POSITIONAL), None)
+    # Positional args beyond the named parameters belong to *args (if any).
+    names = [positional[i] if i < len(positional) else variadic for i in range(len(args))]
+    kept_args = tuple(a for a, n in zip(args, names) if n is None or n not in config_args)
     kept_kwargs = {k: v for k, v in kwargs.items() if k not in config_args}
     return kept_args, kept_kwargs
 
@@ -257,7 +274,9 @@ def import_path(path: str) -> Any:
     return module
 
 
-def _load_task(fullname: str, task_hash: str, module: str, path: str | None, overrides: dict) -> Task:
+def _load_task(
+    fullname: str, task_hash: str, module: str, path: str | None, overrides: dict
+) -> Task:
     task = _registry.get(fullname)
     if task is None:
         try:
@@ -294,7 +313,12 @@ class PartialTask(Value):
         return self.task(*self.args, *args, **{**self.kwargs, **kwargs})
 
     def get_hash(self, data: bytes | None = None) -> str:
-        return hash_struct(["PartialTask", self.task.hash, self.task.args_hash(self.args, self.kwargs)])
+        # As redun 0.4x: every given argument counts here, config_args included.
+        args_hash = hash_arguments(
+            [get_value_hash(a) for a in self.args],
+            {k: get_value_hash(v) for k, v in self.kwargs.items()},
+        )
+        return hash_struct(["PartialTask", self.task.hash, args_hash])
 
     def __repr__(self) -> str:
         return f"PartialTask({self.task.fullname}, args={self.args!r}, kwargs={self.kwargs!r})"

@@ -95,7 +95,9 @@ def hash_function(func: Callable) -> str:
     if cached is not None:
         return cached
     fullname = f"{func.__module__}.{func.__name__}"
-    result = hash_struct(["Value.function", fullname.encode("utf8"), "source", _function_source(func)])
+    result = hash_struct(
+        ["Value.function", fullname.encode("utf8"), "source", _function_source(func)]
+    )
     try:
         func.__redun_hash__ = result  # type: ignore[attr-defined]
     except (AttributeError, TypeError):
@@ -118,24 +120,36 @@ class FunctionRef:
             return None
 
 
-def get_value_hash(value: Any) -> str:
-    """Hash any value: custom Values by their own rule, others by their pickle."""
-    cls = type(value)
-    if cls in _ATOMIC_TYPES or cls is list or cls is tuple or cls is dict:
-        return hash_tag_bytes("Value", pickle_dumps(value))
-    if isinstance(value, Value):
-        return value.get_hash()
-    if cls is set or cls is frozenset:
-        return hash_tag_bytes("Value.set", pickle_dumps(sorted(value)))
-    if cls is types.FunctionType:
-        return hash_function(value)
+def _pickle_value(value: Any) -> bytes:
     try:
-        return hash_tag_bytes("Value", pickle_dumps(value))
+        return pickle_dumps(value)
     except Exception as error:
         raise InvalidValueError(
             f"value of type {get_type_name(value)} cannot be pickled ({error}); "
             "return or pass only picklable values"
         ) from None
+
+
+def _sorted_set(value: set | frozenset) -> list:
+    try:
+        return sorted(value)
+    except TypeError:
+        # Members that do not compare (e.g. {1, "a"}): order them by their hashes.
+        return sorted(value, key=get_value_hash)
+
+
+def get_value_hash(value: Any) -> str:
+    """Hash any value: custom Values by their own rule, others by their pickle."""
+    cls = type(value)
+    if cls in _ATOMIC_TYPES:
+        return hash_tag_bytes("Value", pickle_dumps(value))
+    if isinstance(value, Value):
+        return value.get_hash()
+    if cls is set or cls is frozenset:
+        return hash_tag_bytes("Value.set", _pickle_value(_sorted_set(value)))
+    if cls is types.FunctionType:
+        return hash_function(value)
+    return hash_tag_bytes("Value", _pickle_value(value))
 
 
 def serialize_value(value: Any) -> bytes:
@@ -144,7 +158,7 @@ def serialize_value(value: Any) -> bytes:
         return value.serialize()
     if type(value) is types.FunctionType:
         return pickle_dumps(FunctionRef(value))
-    return pickle_dumps(value)
+    return _pickle_value(value)
 
 
 def deserialize_value(type_name: str, data: bytes) -> Any:
