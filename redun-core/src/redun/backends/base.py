@@ -1,0 +1,137 @@
+"""The contract between the scheduler and the call-graph record.
+
+The scheduler hands the backend plain records; the backend writes them in
+batches off the scheduler's thread (``record_*`` never waits for a commit) and
+answers cache queries. ``flush()`` waits until everything handed over so far is
+committed.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class BackendError(Exception):
+    """The record cannot be opened or written; the message says what to do."""
+
+
+@dataclass(slots=True)
+class ValueRecord:
+    """A value to store in the ``value`` table (``data`` is its serialization, if known)."""
+
+    value_hash: str
+    value: Any
+    data: bytes | None = None
+
+
+@dataclass(slots=True)
+class ArgumentRecord:
+    """One argument of a call: positional (``position``) or keyword (``key``)."""
+
+    arg_hash: str
+    value: ValueRecord
+    position: int | None = None
+    key: str | None = None
+    upstream_call_hashes: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """A finished call: one call node with its arguments, result, children and subtree tasks."""
+
+    call_hash: str
+    task_name: str  # full name
+    task_hash: str
+    args_hash: str
+    result: ValueRecord
+    arguments: list[ArgumentRecord]
+    child_call_hashes: list[str]
+    subtree_task_hashes: set[str]
+    timestamp: dt.datetime
+
+
+@dataclass(slots=True)
+class JobStart:
+    id: str
+    execution_id: str
+    parent_id: str | None
+    task_hash: str
+    start_time: dt.datetime
+
+
+@dataclass(slots=True)
+class JobEnd:
+    id: str
+    end_time: dt.datetime
+    call_hash: str | None
+    cached: bool
+
+
+@dataclass(slots=True)
+class ExecutionRecord:
+    id: str
+    args: str  # JSON list of the command line
+    job_id: str
+    updated_time: dt.datetime
+    tags: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class CachedCall:
+    """A reusable call found by a shallow cache lookup."""
+
+    call_hash: str
+    value_hash: str
+    value: Any
+    subtree_task_hashes: set[str]
+
+
+class Backend(abc.ABC):
+    """Where the scheduler records call graphs and finds cached results."""
+
+    @abc.abstractmethod
+    def load(self) -> None:
+        """Open the record, creating or checking its schema. Raises BackendError."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Flush and release connections."""
+
+    @abc.abstractmethod
+    def flush(self) -> None:
+        """Block until every record handed over so far is committed. Raises BackendError."""
+
+    # Writes: queued, never wait for a commit --------------------------------------
+    @abc.abstractmethod
+    def record_task(self, task: Any) -> None:
+        """Store a task definition (``task`` row and its ``redun.Task`` value), once."""
+
+    @abc.abstractmethod
+    def record_execution(self, execution: ExecutionRecord) -> None: ...
+
+    @abc.abstractmethod
+    def record_job_start(self, job: JobStart) -> None: ...
+
+    @abc.abstractmethod
+    def record_job_end(self, job: JobEnd) -> None: ...
+
+    @abc.abstractmethod
+    def record_call(self, call: CallRecord) -> None: ...
+
+    @abc.abstractmethod
+    def record_evaluation(
+        self, eval_hash: str, task_hash: str, args_hash: str, result: ValueRecord
+    ) -> None:
+        """Remember a task's immediate result (a value or an expression) for ``eval_hash``."""
+
+    # Reads: cache lookups ---------------------------------------------------------
+    @abc.abstractmethod
+    def get_evaluations(self, eval_hashes: list[str]) -> dict[str, tuple[str, Any]]:
+        """Map each eval_hash found to (value_hash, value); unreadable values are left out."""
+
+    @abc.abstractmethod
+    def find_cached_call(self, task_hash: str, args_hash: str) -> CachedCall | None:
+        """The newest non-error call node for this task and arguments (shallow caching)."""

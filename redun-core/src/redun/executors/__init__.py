@@ -1,0 +1,1 @@
+"""Executors: where a job's task body actually runs."""

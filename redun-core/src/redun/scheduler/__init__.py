@@ -1,0 +1,21 @@
+"""The scheduler: evaluates expressions, consults the cache, runs jobs, records calls."""
+
+from redun.scheduler.core import (
+    Scheduler,
+    get_current_scheduler,
+    run,
+    set_current_scheduler,
+)
+from redun.scheduler.errors import ErrorValue, JobCancelledError, SchedulerError
+from redun.scheduler.job import Job
+
+__all__ = [
+    "ErrorValue",
+    "Job",
+    "JobCancelledError",
+    "Scheduler",
+    "SchedulerError",
+    "get_current_scheduler",
+    "run",
+    "set_current_scheduler",
+]

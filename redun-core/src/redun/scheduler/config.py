@@ -1,0 +1,85 @@
+"""What the scheduler needs from configuration: the record's URI and the executors."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from redun.executors.base import Executor, ExecutorError
+from redun.scheduler.errors import SchedulerError
+
+if TYPE_CHECKING:
+    from redun.scheduler.core import Scheduler
+
+IN_MEMORY_DB = "sqlite://"
+
+
+def _sections(config: Any) -> dict[str, dict[str, str]]:
+    """Flatten a Config or a redun.ini-shaped dict into {section: {key: value}}."""
+    if config is None:
+        return {}
+    if hasattr(config, "as_dict"):
+        config = config.as_dict()
+    sections: dict[str, dict[str, str]] = {}
+    for name, body in dict(config).items():
+        if name == "executors" and isinstance(body, dict) and all(
+            isinstance(v, dict) for v in body.values()
+        ):
+            for executor_name, options in body.items():
+                sections[f"executors.{executor_name}"] = {k: str(v) for k, v in options.items()}
+        elif isinstance(body, dict):
+            sections[name] = {k: str(v) for k, v in body.items()}
+        else:
+            sections[name] = dict(body)
+    return sections
+
+
+class SchedulerConfig:
+    """Configuration as the scheduler reads it."""
+
+    def __init__(self, config: Any = None) -> None:
+        self.source = config
+        self.sections = _sections(config)
+
+    @property
+    def backend_section(self) -> dict[str, str]:
+        return self.sections.get("backend", {})
+
+    @property
+    def db_uri(self) -> str:
+        return self.backend_section.get("db_uri", IN_MEMORY_DB)
+
+    def executor_sections(self) -> dict[str, dict[str, str]]:
+        return {
+            name.split(".", 1)[1]: body
+            for name, body in self.sections.items()
+            if name.startswith("executors.")
+        }
+
+    def limits(self) -> dict[str, int]:
+        try:
+            return {k: int(v) for k, v in self.sections.get("limits", {}).items()}
+        except ValueError as error:
+            raise SchedulerError(f"[limits] values must be whole numbers ({error})") from None
+
+    def build_executors(self, scheduler: Scheduler) -> dict[str, Executor]:
+        """One executor per [executors.NAME] section, plus the default local one."""
+        from redun.plugins import get_executor_classes
+
+        classes = get_executor_classes()
+        sections = self.executor_sections()
+        sections.setdefault("default", {"type": "local"})
+        executors: dict[str, Executor] = {}
+        for name, options in sections.items():
+            type_name = options.get("type", "local")
+            cls = classes.get(type_name)
+            if cls is None:
+                known = ", ".join(sorted(classes)) or "none"
+                raise SchedulerError(
+                    f"[executors.{name}] has unknown type {type_name!r} (installed types: {known}); "
+                    "install the plugin that provides it or fix the type"
+                )
+            try:
+                executors[name] = cls(name, scheduler=scheduler, config=options)
+            except ExecutorError as error:
+                raise SchedulerError(str(error)) from None
+        return executors

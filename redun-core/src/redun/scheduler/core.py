@@ -1,0 +1,577 @@
+"""The evaluator: expressions in, concrete values out.
+
+One loop on the calling thread owns all state. Expression graphs are walked
+through the promise trampoline (no recursion, however deep the graph), cache
+lookups for every job that became ready together go to the backend in one
+batched query, executors report back through one thread-safe queue, and the
+backend records in the background.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import queue
+import sys
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from redun import nested, promise
+from redun.backends.base import (
+    ArgumentRecord,
+    Backend,
+    BackendError,
+    CallRecord,
+    ExecutionRecord,
+    JobEnd,
+    JobStart,
+    ValueRecord,
+)
+from redun.executors.base import Executor
+from redun.expression import (
+    Expression,
+    SchedulerExpression,
+    SimpleExpression,
+    TaskExpression,
+    ValueExpression,
+    is_expression,
+)
+from redun.hashing import hash_call_node, hash_eval, hash_struct
+from redun.promise import Promise
+from redun.scheduler.config import SchedulerConfig
+from redun.scheduler.errors import (
+    ErrorValue,
+    JobCancelledError,
+    SchedulerError,
+    attach_traceback,
+)
+from redun.scheduler.job import CACHED, DONE, FAILED, RUNNING, Job
+from redun.scheduler.report import Reporter, logger
+from redun.task import Task, get_task_registry
+from redun.values import InvalidValueError, get_value_hash, is_value_valid
+
+# Cache scopes (the task option ``cache_scope``).
+NONE, CSE, BACKEND = "NONE", "CSE", "BACKEND"
+
+_current_scheduler: list[Scheduler] = []
+
+
+def get_current_scheduler() -> Scheduler | None:
+    return _current_scheduler[-1] if _current_scheduler else None
+
+
+def set_current_scheduler(scheduler: Scheduler | None) -> None:
+    _current_scheduler.clear()
+    if scheduler is not None:
+        _current_scheduler.append(scheduler)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Scheduler:
+    """Evaluates expressions: runs, caches and records every task call.
+
+    ``config`` is a redun.ini-shaped dict or a loaded Config; with no config
+    and no backend, the record is an in-memory SQLite database.
+    """
+
+    def __init__(
+        self,
+        config: Any = None,
+        backend: Backend | None = None,
+        executor: Executor | None = None,
+    ) -> None:
+        self.config = SchedulerConfig(config)
+        self._backend = backend
+        self.executors: dict[str, Executor] = {}
+        if executor is not None:
+            self.add_executor(executor)
+        self._events: queue.SimpleQueue = queue.SimpleQueue()
+        self._loaded = False
+        self._recorded_tasks: set[str] = set()
+        self.reporter = Reporter()
+
+    # Setup -------------------------------------------------------------------
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            from redun.backends.db.backend import RedunBackend
+
+            self._backend = RedunBackend(self.config.db_uri, config=self.config.backend_section)
+        return self._backend
+
+    def add_executor(self, executor: Executor) -> None:
+        executor.set_scheduler(self)
+        self.executors[executor.name] = executor
+
+    def load(self) -> None:
+        """Open the backend and build the configured executors (once)."""
+        if self._loaded:
+            return
+        self.backend.load()
+        for name, executor in self.config.build_executors(self).items():
+            self.executors.setdefault(name, executor)
+        self._loaded = True
+
+    # Executor callbacks (any thread) -------------------------------------------
+    def done_job(self, job: Job, result: Any) -> None:
+        """An executor reports that ``job`` returned ``result``."""
+        self._events.put((job, result, None, None))
+
+    def reject_job(self, job: Job, error: BaseException, error_traceback: Any = None) -> None:
+        """An executor reports that ``job`` raised ``error``."""
+        self._events.put((job, None, error, error_traceback))
+
+    # Running ---------------------------------------------------------------------
+    def run(
+        self,
+        expr: Any,
+        exec_argv: list[str] | None = None,
+        dryrun: bool = False,
+        cache: bool = True,
+        tags: Iterable[tuple[str, Any]] = (),
+        context: dict | None = None,
+        execution_id: str | None = None,
+    ) -> Any:
+        """Evaluate ``expr`` to a concrete value, running what the cache cannot supply."""
+        self.load()
+        self.reporter = Reporter()
+        self._token = object()
+        self._execution_id = execution_id or str(uuid.uuid4())
+        self._exec_argv = list(exec_argv) if exec_argv is not None else ["scheduler.run", repr(expr)]
+        self._tags = dict(tags)
+        self._dryrun = dryrun
+        self._use_cache = cache
+        self._context = context or {}
+        self._jobs_by_eval: dict[str, Job] = {}
+        self._open_jobs: dict[str, Job] = {}
+        self._to_check: list[Job] = []
+        self._in_flight = 0
+        self._root_job: Job | None = None
+        self._failing = False
+        self._dryrun_jobs = 0
+        self._task_hashes = {task.hash for task in get_task_registry()}
+
+        _current_scheduler.append(self)
+        outcome = Promise()
+        try:
+            promise.defer(lambda _: self._evaluate(expr, None).then(
+                outcome.do_resolve, outcome.do_reject))
+            self._loop(outcome)
+        except BaseException as error:  # KeyboardInterrupt, or a bug: leave no job running
+            self._abort(error)
+            raise
+        finally:
+            _current_scheduler.pop()
+        self._cancel_open_jobs(outcome)
+        if not dryrun:
+            self.backend.flush()
+        for line in self.reporter.summary_lines():
+            logger.info("%s", line)
+        if outcome.is_rejected:
+            raise outcome.error
+        if outcome.is_pending:
+            if dryrun:
+                logger.info("Dryrun: %d job(s) would run.", self._dryrun_jobs)
+                return None
+            raise SchedulerError("the workflow stopped before finishing (no job left to run)")
+        return outcome.value
+
+    def _loop(self, outcome: Promise) -> None:
+        events = self._events
+        while True:
+            promise.drain()
+            if self._to_check:
+                self._check_cache_batch()
+                continue
+            if outcome.is_rejected:
+                self._failing = True
+            if self._in_flight == 0:
+                return
+            item = events.get()
+            while True:
+                promise.defer(self._on_event, item)
+                try:
+                    item = events.get_nowait()
+                except queue.Empty:
+                    break
+
+    def _on_event(self, item: tuple) -> None:
+        job, result, error, error_traceback = item
+        self._in_flight -= 1
+        if error is not None:
+            attach_traceback(error, error_traceback)
+            self._fail(job, error)
+        else:
+            self._on_body_result(job, result, record_eval=True)
+
+    # Evaluation --------------------------------------------------------------
+    def _evaluate(self, value: Any, parent: Job | None) -> Promise:
+        """A promise of ``value`` with every nested expression evaluated."""
+        if isinstance(value, Expression):
+            return self._evaluate_expr(value, parent)
+        leaves = list(nested.iter_leaves(value, is_expression))
+        if not leaves:
+            return Promise.resolved(value)
+        promises = [self._evaluate_expr(leaf, parent) for leaf in leaves]
+
+        def substitute(results: list) -> Any:
+            by_id = {id(leaf): result for leaf, result in zip(leaves, results)}
+            return nested.map_nested(value, is_expression, lambda e: by_id[id(e)])
+
+        return Promise.all(promises).then(substitute)
+
+    def _evaluate_expr(self, expr: Expression, parent: Job | None) -> Promise:
+        state = expr.__dict__.get("_redun_eval")
+        if state is not None and state[0] is self._token:
+            return state[1]
+        result = Promise()
+        expr.__dict__["_redun_eval"] = (self._token, result)
+        # Deferred, so evaluating a deep graph never nests Python calls.
+        promise.defer(self._start_expr, (expr, parent, result))
+        return result
+
+    def _start_expr(self, item: tuple[Expression, Job | None, Promise]) -> None:
+        expr, parent, result = item
+        try:
+            if isinstance(expr, ValueExpression):
+                result.do_resolve(expr.value)
+            elif isinstance(expr, SchedulerExpression):
+                result.do_resolve(self._call_scheduler_task(expr, parent))
+            elif isinstance(expr, TaskExpression):
+                self._evaluate((expr.args, expr.kwargs), parent).then(
+                    lambda args: self._start_job(expr, args, parent)
+                ).then(result.do_resolve, result.do_reject)
+            elif isinstance(expr, SimpleExpression):
+                self._evaluate((expr.args, expr.kwargs), parent).then(
+                    lambda args: self._evaluate(expr.apply(*args), parent)
+                ).then(result.do_resolve, result.do_reject)
+            else:
+                raise SchedulerError(f"unknown expression type {type(expr).__name__}")
+        except Exception as error:
+            result.do_reject(error)
+
+    def _call_scheduler_task(self, expr: SchedulerExpression, parent: Job | None) -> Any:
+        task = expr.task
+        value = task.func(self, parent, expr, *expr.args, **expr.kwargs)
+        if isinstance(value, Promise):
+            return value.then(lambda v: self._evaluate(v, parent))
+        return self._evaluate(value, parent)
+
+    def evaluate(self, value: Any, parent_job: Job | None = None) -> Promise:
+        """Evaluate ``value`` within the running execution (for scheduler tasks)."""
+        return self._evaluate(value, parent_job)
+
+    # Jobs --------------------------------------------------------------------
+    def _cache_scope(self, task: Task) -> str:
+        if task.has_option("cache_scope"):
+            scope = str(task.get_option("cache_scope")).upper().split(".")[-1]
+        else:
+            scope = BACKEND if task.get_option("cache", True) else CSE
+        if not self._use_cache and scope == BACKEND:
+            scope = CSE
+        return scope
+
+    def _start_job(self, expr: TaskExpression, args_kwargs: tuple, parent: Job | None) -> Promise:
+        if self._failing:
+            raise JobCancelledError("cancelled: the execution already failed")
+        args, kwargs = args_kwargs
+        task = expr.task
+        arg_hashes = [get_value_hash(a) for a in args]
+        kwarg_hashes = {k: get_value_hash(v) for k, v in kwargs.items()}
+        if task.get_option("config_args"):
+            args_hash = task.args_hash(args, kwargs)
+        else:
+            args_hash = hash_struct(["TaskArguments", arg_hashes, kwarg_hashes])
+        eval_hash = hash_eval(task.hash, args_hash)
+        scope = self._cache_scope(task)
+
+        if scope != NONE:
+            existing = self._jobs_by_eval.get(eval_hash)
+            if existing is not None:
+                expr.__dict__["_redun_job"] = existing
+                if parent is not None:
+                    parent.children.setdefault(existing.id, existing)
+                return existing.promise
+
+        job = Job(task, expr, parent, self._execution_id, args, kwargs)
+        job.arg_hashes, job.kwarg_hashes = arg_hashes, kwarg_hashes
+        job.args_hash, job.eval_hash = args_hash, eval_hash
+        job.upstream = self._upstream_calls(expr)
+        expr.__dict__["_redun_job"] = job
+        if scope != NONE:
+            self._jobs_by_eval[eval_hash] = job
+        if parent is not None:
+            parent.children[job.id] = job
+        self._record_job_start(job)
+
+        if scope == BACKEND:
+            self._to_check.append(job)
+        else:
+            self._submit(job)
+        return job.promise
+
+    @staticmethod
+    def _upstream_calls(expr: TaskExpression) -> dict[int | str, Any]:
+        upstream: dict[int | str, Any] = {}
+        for position, arg in enumerate(expr.args):
+            if isinstance(arg, TaskExpression) and "_redun_job" in arg.__dict__:
+                upstream[position] = arg.__dict__["_redun_job"]
+        for key, arg in expr.kwargs.items():
+            if isinstance(arg, TaskExpression) and "_redun_job" in arg.__dict__:
+                upstream[key] = arg.__dict__["_redun_job"]
+        return upstream
+
+    def _record_job_start(self, job: Job) -> None:
+        self._open_jobs[job.id] = job
+        if self._dryrun:
+            return
+        backend = self.backend
+        task = job.task
+        if task.hash not in self._recorded_tasks:
+            self._recorded_tasks.add(task.hash)
+            backend.record_task(task)
+        backend.record_job_start(
+            JobStart(job.id, job.execution_id, job.parent.id if job.parent else None,
+                     task.hash, job.start_time)
+        )
+        if self._root_job is None:
+            self._root_job = job
+            backend.record_execution(
+                ExecutionRecord(
+                    id=self._execution_id,
+                    args=json.dumps(self._exec_argv),
+                    job_id=job.id,
+                    updated_time=_utcnow(),
+                    tags=self._execution_tags(job),
+                )
+            )
+
+    def _execution_tags(self, job: Job) -> dict[str, Any]:
+        from redun import __version__
+
+        tags: dict[str, Any] = {"redun.version": __version__}
+        if job.task.namespace:
+            tags["project"] = job.task.namespace
+        try:
+            tags["user"] = getpass.getuser()
+        except Exception:  # no user name in this environment
+            pass
+        tags.update(self._tags)
+        return tags
+
+    def _check_cache_batch(self) -> None:
+        jobs, self._to_check = self._to_check, []
+        shallow = [j for j in jobs if j.task.get_option("check_valid", "full") == "shallow"]
+        full = [j for j in jobs if j.task.get_option("check_valid", "full") != "shallow"]
+        for job in shallow:
+            if not self._try_shallow_cache(job):
+                full.append(job)
+        if not full:
+            return
+        try:
+            found = self.backend.get_evaluations([job.eval_hash for job in full])
+        except BackendError:
+            raise
+        for job in full:
+            hit = found.get(job.eval_hash)
+            if hit is not None and is_value_valid(hit[1]):
+                job.cached = True
+                self.reporter.cached(job)
+                self._on_body_result(job, hit[1], record_eval=False, value_hash=hit[0])
+            else:
+                self._submit(job)
+
+    def _try_shallow_cache(self, job: Job) -> bool:
+        call = self.backend.find_cached_call(job.task.hash, job.args_hash)
+        if call is None or call.value is None:
+            return False
+        if not call.subtree_task_hashes <= self._task_hashes:
+            return False
+        if not is_value_valid(call.value):
+            return False
+        job.cached = True
+        job.call_hash = call.call_hash
+        job.subtree_tasks = frozenset(call.subtree_task_hashes)
+        self.reporter.cached(job)
+        self._finish(job, call.value, call.value_hash, record=False)
+        return True
+
+    def _submit(self, job: Job) -> None:
+        if self._failing:
+            return  # left open; cancelled when the loop ends
+        if self._dryrun:
+            self._dryrun_jobs += 1
+            self.reporter.dryrun(job)
+            return
+        name = job.task.get_option("executor", "default")
+        executor = self.executors.get(name)
+        if executor is None:
+            known = ", ".join(sorted(self.executors)) or "none"
+            self._fail(job, SchedulerError(
+                f"task {job.task.fullname} asks for executor {name!r}, which is not configured "
+                f"(configured: {known}); add an [executors.{name}] section to redun.ini"))
+            return
+        job.status = RUNNING
+        self.reporter.run(job, name)
+        self._in_flight += 1
+        executor.submit(job)
+
+    def _on_body_result(
+        self, job: Job, result: Any, record_eval: bool, value_hash: str | None = None
+    ) -> None:
+        """The task body produced ``result`` (or the cache did); evaluate what it returned."""
+        try:
+            if value_hash is None:
+                value_hash = get_value_hash(result)
+        except InvalidValueError as error:
+            self._fail(job, InvalidValueError(f"task {job.task.fullname} returned {error}"))
+            return
+        if record_eval and not self._dryrun and self._cache_scope(job.task) != NONE:
+            self.backend.record_evaluation(
+                job.eval_hash, job.task.hash, job.args_hash, ValueRecord(value_hash, result)
+            )
+        if isinstance(result, Expression) or nested.contains(result, is_expression):
+            self._evaluate(result, job).then(
+                lambda value: self._finish(job, value, None), lambda error: self._fail(job, error)
+            )
+        else:
+            self._finish(job, result, value_hash)
+
+    def _finish(self, job: Job, value: Any, value_hash: str | None, record: bool = True) -> None:
+        """Complete ``job`` with its final, concrete value and record its call node."""
+        if record:
+            try:
+                if value_hash is None:
+                    value_hash = get_value_hash(value)
+            except InvalidValueError as error:
+                self._fail(job, InvalidValueError(f"task {job.task.fullname} returned {error}"))
+                return
+            self._record_call(job, value, value_hash)
+        job.status = CACHED if job.cached else DONE
+        self._end_job(job)
+        self.reporter.finished(job)
+        job.promise.do_resolve(value)
+
+    def _record_call(self, job: Job, value: Any, value_hash: str) -> None:
+        task_hash = job.task.hash
+        children = [c for c in job.children.values() if c.call_hash is not None]
+        job.call_hash = call_hash = hash_call_node(
+            task_hash, job.args_hash, value_hash, [c.call_hash for c in children]
+        )
+        subtree = {task_hash}
+        for child in children:
+            subtree |= child.subtree_tasks
+        job.subtree_tasks = _intern(frozenset(subtree))
+        if self._dryrun:
+            return
+        self.backend.record_call(
+            CallRecord(
+                call_hash=call_hash,
+                task_name=job.task.fullname,
+                task_hash=task_hash,
+                args_hash=job.args_hash,
+                result=ValueRecord(value_hash, value),
+                arguments=self._argument_records(job, call_hash),
+                child_call_hashes=[c.call_hash for c in children],  # type: ignore[misc]
+                subtree_task_hashes=set(job.subtree_tasks),
+                timestamp=_utcnow(),
+            )
+        )
+
+    def _argument_records(self, job: Job, call_hash: str) -> list[ArgumentRecord]:
+        records = []
+        for position, (arg, arg_hash) in enumerate(zip(job.args, job.arg_hashes)):
+            records.append(self._argument(call_hash, position, None, arg, arg_hash, job))
+        for key, arg_hash in job.kwarg_hashes.items():
+            records.append(self._argument(call_hash, None, key, job.kwargs[key], arg_hash, job))
+        return records
+
+    @staticmethod
+    def _argument(
+        call_hash: str, position: int | None, key: str | None, value: Any, value_hash: str, job: Job
+    ) -> ArgumentRecord:
+        upstream = job.upstream.get(position if key is None else key)  # type: ignore[arg-type]
+        upstream_hashes = [upstream.call_hash] if upstream is not None and upstream.call_hash else []
+        return ArgumentRecord(
+            arg_hash=hash_struct(["Argument", call_hash, str(position) if key is None else key,
+                                  value_hash]),
+            value=ValueRecord(value_hash, value),
+            position=position,
+            key=key,
+            upstream_call_hashes=upstream_hashes,
+        )
+
+    def _end_job(self, job: Job) -> None:
+        self._open_jobs.pop(job.id, None)
+        if not self._dryrun:
+            self.backend.record_job_end(JobEnd(job.id, _utcnow(), job.call_hash, job.cached))
+        # The job's inputs are recorded; drop them so long runs stay small.
+        job.children = {}
+        job.upstream = {}
+
+    def _fail(self, job: Job, error: BaseException) -> None:
+        """Record ``job`` as failed and pass the error on to whoever waits for it."""
+        if job.status in (DONE, CACHED, FAILED):
+            return
+        job.status = FAILED
+        self.reporter.failed(job, error)
+        try:
+            error.__redun_job__ = job  # type: ignore[attr-defined]
+        except AttributeError:
+            pass
+        error_value = ErrorValue(error, getattr(error, "__redun_traceback__", None))
+        self._record_call(job, error_value, error_value.get_hash())
+        self._end_job(job)
+        self._jobs_by_eval.pop(job.eval_hash, None)
+        job.promise.do_reject(error)
+
+    # Failure handling ----------------------------------------------------------------
+    def _cancel_open_jobs(self, outcome: Promise) -> None:
+        """After a failed execution, end every job that is still open as failed."""
+        if outcome.is_rejected or self._open_jobs:
+            self._failing = True
+        for job in list(self._open_jobs.values()):
+            if self._dryrun and job.status != RUNNING:
+                self._open_jobs.pop(job.id, None)
+                continue
+            self._fail(job, JobCancelledError(
+                f"cancelled: execution {self._execution_id[:8]} failed before this job finished"))
+        promise.drain()
+
+    def _abort(self, error: BaseException) -> None:
+        """An interrupt or internal error: stop executors and close every open job."""
+        self._failing = True
+        for executor in self.executors.values():
+            try:
+                executor.stop()
+            except Exception:  # stopping is best effort here
+                pass
+        for job in list(self._open_jobs.values()):
+            job.status = RUNNING
+            self._fail(job, JobCancelledError(f"cancelled: {type(error).__name__}"))
+        promise.drain()
+        try:
+            self.backend.flush()
+        except BackendError:
+            pass
+
+
+_INTERNED: dict[frozenset, frozenset] = {}
+
+
+def _intern(value: frozenset) -> frozenset:
+    return _INTERNED.setdefault(value, value)
+
+
+def run(expr: Any, **kwargs: Any) -> Any:
+    """Evaluate ``expr`` with a new default Scheduler (in-memory record)."""
+    return Scheduler().run(expr, **kwargs)
+
+
+def current_argv() -> list[str]:
+    return list(sys.argv)

@@ -1,0 +1,78 @@
+"""A Job: one evaluation of a task on concrete arguments, within one execution."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from redun.promise import Promise
+
+if TYPE_CHECKING:
+    from redun.expression import TaskExpression
+    from redun.task import Task
+
+# Status names as redun records and shows them.
+PENDING, RUNNING, CACHED, DONE, FAILED = "PENDING", "RUNNING", "CACHED", "DONE", "FAILED"
+
+
+class Job:
+    """The scheduler's state for one task call: its hashes, its place in the job tree."""
+
+    __slots__ = (
+        "id",
+        "task",
+        "expr",
+        "parent",
+        "execution_id",
+        "args",
+        "kwargs",
+        "arg_hashes",
+        "kwarg_hashes",
+        "args_hash",
+        "eval_hash",
+        "promise",
+        "children",
+        "call_hash",
+        "subtree_tasks",
+        "cached",
+        "status",
+        "start_time",
+        "upstream",
+    )
+
+    def __init__(
+        self,
+        task: Task,
+        expr: TaskExpression,
+        parent: Job | None,
+        execution_id: str,
+        args: tuple,
+        kwargs: dict,
+    ) -> None:
+        self.id = str(uuid.uuid4())
+        self.task = task
+        self.expr = expr
+        self.parent = parent
+        self.execution_id = execution_id
+        self.args = args
+        self.kwargs = kwargs
+        self.arg_hashes: list[str] = []
+        self.kwarg_hashes: dict[str, str] = {}
+        self.args_hash = ""
+        self.eval_hash = ""
+        self.promise = Promise()
+        self.children: dict[str, Job] = {}
+        self.call_hash: str | None = None
+        self.subtree_tasks: frozenset[str] = frozenset()
+        self.cached = False
+        self.status = PENDING
+        self.start_time = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        self.upstream: dict[int | str, str] = {}
+
+    @property
+    def task_name(self) -> str:
+        return self.task.fullname
+
+    def __repr__(self) -> str:
+        return f"Job(id={self.id[:8]}, task={self.task.fullname}, status={self.status})"
