@@ -22,42 +22,42 @@ def bencode(value: Any) -> bytes:
     Booleans are rejected because bencode cannot tell them from integers.
     """
     out: list[bytes] = []
-    # An explicit stack keeps deep structures from exhausting Python's recursion.
-    stack: list[Any] = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, bytes):
-            out.append(b"%d:%s" % (len(item), item))
-        elif isinstance(item, str):
-            data = item.encode("utf-8")
-            out.append(b"%d:%s" % (len(data), data))
-        elif isinstance(item, bool):
-            raise TypeError("bencode cannot encode bool values; use 0/1 or a string")
-        elif isinstance(item, int):
-            out.append(b"i%de" % item)
-        elif isinstance(item, (list, tuple)):
-            out.append(b"l")
-            stack.append(_END)
-            stack.extend(reversed(item))
-        elif isinstance(item, dict):
-            out.append(b"d")
-            stack.append(_END)
-            pairs = sorted((_key_bytes(k), v) for k, v in item.items())
-            for key, val in reversed(pairs):
-                stack.append(val)
-                stack.append(key)
-        elif item is _END:
-            out.append(b"e")
-        else:
-            raise TypeError(f"bencode cannot encode {type(item).__name__} values")
+    _encode(value, out.append)
     return b"".join(out)
 
 
-class _End:
-    __slots__ = ()
-
-
-_END = _End()
+def _encode(item: Any, write: Any) -> None:
+    cls = type(item)
+    if cls is str:
+        data = item.encode("utf-8")
+        write(b"%d:%s" % (len(data), data))
+    elif cls is bytes:
+        write(b"%d:%s" % (len(item), item))
+    elif cls is list or cls is tuple:
+        write(b"l")
+        for child in item:
+            _encode(child, write)
+        write(b"e")
+    elif cls is int:
+        write(b"i%de" % item)
+    elif cls is dict:
+        write(b"d")
+        for key, child in sorted((_key_bytes(k), v) for k, v in item.items()):
+            write(b"%d:%s" % (len(key), key))
+            _encode(child, write)
+        write(b"e")
+    elif cls is bool:
+        raise TypeError("bencode cannot encode bool values; use 0/1 or a string")
+    elif isinstance(item, str):
+        _encode(str(item), write)
+    elif isinstance(item, int) and not isinstance(item, bool):
+        _encode(int(item), write)
+    elif isinstance(item, (list, tuple)):
+        _encode(list(item), write)
+    elif isinstance(item, dict):
+        _encode(dict(item), write)
+    else:
+        raise TypeError(f"bencode cannot encode {cls.__name__} values")
 
 
 def _key_bytes(key: Any) -> bytes:
@@ -101,18 +101,35 @@ def pickle_dumps(value: Any) -> bytes:
     return pickle.dumps(value, protocol=PICKLE_PROTOCOL)
 
 
+def _hash_list(items: list[str]) -> bytes:
+    # bencode of a list of 40-hex hashes, the common case, without the general encoder.
+    if all(len(item) == HASH_LEN and item.isascii() for item in items):
+        return b"l" + b"".join(b"40:" + item.encode() for item in items) + b"e"
+    return bencode(list(items))
+
+
 def hash_arguments(arg_hashes: list[str], kwarg_hashes: dict[str, str]) -> str:
     """Hash a call's arguments from the hashes of their values."""
-    return hash_struct(["TaskArguments", arg_hashes, kwarg_hashes])
+    if kwarg_hashes:
+        return hash_struct(["TaskArguments", arg_hashes, kwarg_hashes])
+    data = b"l13:TaskArguments" + _hash_list(arg_hashes) + b"dee"
+    return hashlib.sha512(data).hexdigest()[:HASH_LEN]
 
 
 def hash_eval(task_hash: str, args_hash: str) -> str:
     """Hash one evaluation: a task applied to arguments (the cache key)."""
-    return hash_struct(["Eval", task_hash, args_hash])
+    data = b"l4:Eval40:%s40:%se" % (task_hash.encode(), args_hash.encode())
+    return hashlib.sha512(data).hexdigest()[:HASH_LEN]
 
 
 def hash_call_node(
     task_hash: str, args_hash: str, result_hash: str, child_call_hashes: list[str]
 ) -> str:
     """Hash a call node of the call graph (a Merkle tree over child calls)."""
-    return hash_struct(["CallNode", task_hash, args_hash, result_hash, sorted(child_call_hashes)])
+    data = b"l8:CallNode40:%s40:%s40:%s%se" % (
+        task_hash.encode(),
+        args_hash.encode(),
+        result_hash.encode(),
+        _hash_list(sorted(child_call_hashes)),
+    )
+    return hashlib.sha512(data).hexdigest()[:HASH_LEN]

@@ -36,10 +36,10 @@ class Executor(abc.ABC):
     def submit(self, job: Job) -> None:
         """Start running ``job``; report back through the scheduler, never block for long."""
 
-    def start(self) -> None:
+    def start(self) -> None:  # noqa: B027 (optional hook)
         """Acquire resources (pools, clients) before the first job."""
 
-    def stop(self) -> None:
+    def stop(self) -> None:  # noqa: B027 (optional hook)
         """Release resources; jobs already submitted may be abandoned."""
 
 

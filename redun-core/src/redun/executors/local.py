@@ -39,7 +39,9 @@ class LocalExecutor(Executor):
         if self._pool is not None:
             return
         if self.mode == "thread":
-            self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix=f"redun-{self.name}")
+            self._pool = ThreadPoolExecutor(
+                self.max_workers, thread_name_prefix=f"redun-{self.name}"
+            )
         else:
             context = multiprocessing.get_context(self.start_method)
             self._pool = ProcessPoolExecutor(self.max_workers, mp_context=context)

@@ -21,8 +21,10 @@ def _sections(config: Any) -> dict[str, dict[str, str]]:
         config = config.as_dict()
     sections: dict[str, dict[str, str]] = {}
     for name, body in dict(config).items():
-        if name == "executors" and isinstance(body, dict) and all(
-            isinstance(v, dict) for v in body.values()
+        if (
+            name == "executors"
+            and isinstance(body, dict)
+            and all(isinstance(v, dict) for v in body.values())
         ):
             for executor_name, options in body.items():
                 sections[f"executors.{executor_name}"] = {k: str(v) for k, v in options.items()}
@@ -75,8 +77,8 @@ class SchedulerConfig:
             if cls is None:
                 known = ", ".join(sorted(classes)) or "none"
                 raise SchedulerError(
-                    f"[executors.{name}] has unknown type {type_name!r} (installed types: {known}); "
-                    "install the plugin that provides it or fix the type"
+                    f"[executors.{name}] has unknown type {type_name!r} "
+                    f"(installed types: {known}); install the plugin that provides it or fix the type"
                 )
             try:
                 executors[name] = cls(name, scheduler=scheduler, config=options)

@@ -38,7 +38,7 @@ from redun.expression import (
     ValueExpression,
     is_expression,
 )
-from redun.hashing import hash_call_node, hash_eval, hash_struct
+from redun.hashing import hash_arguments, hash_call_node, hash_eval, hash_struct
 from redun.promise import Promise
 from redun.scheduler.config import SchedulerConfig
 from redun.scheduler.errors import (
@@ -142,7 +142,9 @@ class Scheduler:
         self.reporter = Reporter()
         self._token = object()
         self._execution_id = execution_id or str(uuid.uuid4())
-        self._exec_argv = list(exec_argv) if exec_argv is not None else ["scheduler.run", repr(expr)]
+        self._exec_argv = (
+            list(exec_argv) if exec_argv is not None else ["scheduler.run", repr(expr)]
+        )
         self._tags = dict(tags)
         self._dryrun = dryrun
         self._use_cache = cache
@@ -159,8 +161,9 @@ class Scheduler:
         _current_scheduler.append(self)
         outcome = Promise()
         try:
-            promise.defer(lambda _: self._evaluate(expr, None).then(
-                outcome.do_resolve, outcome.do_reject))
+            promise.defer(
+                lambda _: self._evaluate(expr, None).then(outcome.do_resolve, outcome.do_reject)
+            )
             self._loop(outcome)
         except BaseException as error:  # KeyboardInterrupt, or a bug: leave no job running
             self._abort(error)
@@ -286,7 +289,7 @@ class Scheduler:
         if task.get_option("config_args"):
             args_hash = task.args_hash(args, kwargs)
         else:
-            args_hash = hash_struct(["TaskArguments", arg_hashes, kwarg_hashes])
+            args_hash = hash_arguments(arg_hashes, kwarg_hashes)
         eval_hash = hash_eval(task.hash, args_hash)
         scope = self._cache_scope(task)
 
@@ -336,8 +339,13 @@ class Scheduler:
             self._recorded_tasks.add(task.hash)
             backend.record_task(task)
         backend.record_job_start(
-            JobStart(job.id, job.execution_id, job.parent.id if job.parent else None,
-                     task.hash, job.start_time)
+            JobStart(
+                job.id,
+                job.execution_id,
+                job.parent.id if job.parent else None,
+                task.hash,
+                job.start_time,
+            )
         )
         if self._root_job is None:
             self._root_job = job
@@ -412,9 +420,13 @@ class Scheduler:
         executor = self.executors.get(name)
         if executor is None:
             known = ", ".join(sorted(self.executors)) or "none"
-            self._fail(job, SchedulerError(
-                f"task {job.task.fullname} asks for executor {name!r}, which is not configured "
-                f"(configured: {known}); add an [executors.{name}] section to redun.ini"))
+            self._fail(
+                job,
+                SchedulerError(
+                    f"task {job.task.fullname} asks for executor {name!r}, which is not configured "
+                    f"(configured: {known}); add an [executors.{name}] section to redun.ini"
+                ),
+            )
             return
         job.status = RUNNING
         self.reporter.run(job, name)
@@ -496,10 +508,13 @@ class Scheduler:
         call_hash: str, position: int | None, key: str | None, value: Any, value_hash: str, job: Job
     ) -> ArgumentRecord:
         upstream = job.upstream.get(position if key is None else key)  # type: ignore[arg-type]
-        upstream_hashes = [upstream.call_hash] if upstream is not None and upstream.call_hash else []
+        upstream_hashes = (
+            [upstream.call_hash] if upstream is not None and upstream.call_hash else []
+        )
         return ArgumentRecord(
-            arg_hash=hash_struct(["Argument", call_hash, str(position) if key is None else key,
-                                  value_hash]),
+            arg_hash=hash_struct(
+                ["Argument", call_hash, str(position) if key is None else key, value_hash]
+            ),
             value=ValueRecord(value_hash, value),
             position=position,
             key=key,
@@ -539,8 +554,12 @@ class Scheduler:
             if self._dryrun and job.status != RUNNING:
                 self._open_jobs.pop(job.id, None)
                 continue
-            self._fail(job, JobCancelledError(
-                f"cancelled: execution {self._execution_id[:8]} failed before this job finished"))
+            self._fail(
+                job,
+                JobCancelledError(
+                    f"cancelled: execution {self._execution_id[:8]} failed before this job finished"
+                ),
+            )
         promise.drain()
 
     def _abort(self, error: BaseException) -> None:

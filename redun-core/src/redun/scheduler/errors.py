@@ -44,8 +44,12 @@ class ErrorValue(Value):
 
     def get_hash(self, data: bytes | None = None) -> str:
         return hash_struct(
-            ["ErrorValue", f"{type(self.error).__module__}.{type(self.error).__qualname__}",
-             str(self.error), self.traceback]
+            [
+                "ErrorValue",
+                f"{type(self.error).__module__}.{type(self.error).__qualname__}",
+                str(self.error),
+                self.traceback,
+            ]
         )
 
     def serialize(self) -> bytes:

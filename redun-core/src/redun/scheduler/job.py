@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from redun.promise import Promise
 
 if TYPE_CHECKING:
     from redun.expression import TaskExpression
     from redun.task import Task
+
+# Job ids are random UUIDs; one SystemRandom seed, then a fast generator (os.urandom per job
+# costs hundreds of microseconds on some virtual machines).
+_random = random.Random(random.SystemRandom().getrandbits(128))
+
+
+def new_job_id() -> str:
+    """A new random (version 4) UUID string."""
+    return str(uuid.UUID(int=_random.getrandbits(128), version=4))
+
 
 # Status names as redun records and shows them.
 PENDING, RUNNING, CACHED, DONE, FAILED = "PENDING", "RUNNING", "CACHED", "DONE", "FAILED"
@@ -50,7 +61,7 @@ class Job:
         args: tuple,
         kwargs: dict,
     ) -> None:
-        self.id = str(uuid.uuid4())
+        self.id = new_job_id()
         self.task = task
         self.expr = expr
         self.parent = parent

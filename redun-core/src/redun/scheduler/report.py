@@ -27,7 +27,9 @@ def format_call(job: Job) -> str:
         bound.apply_defaults()
         parts = [f"{name}={_short_repr(value)}" for name, value in bound.arguments.items()]
     except (TypeError, ValueError):
-        parts = [_short_repr(a) for a in args] + [f"{k}={_short_repr(v)}" for k, v in kwargs.items()]
+        parts = [_short_repr(a) for a in args] + [
+            f"{k}={_short_repr(v)}" for k, v in kwargs.items()
+        ]
     return f"{job.task.fullname}({', '.join(parts)})"
 
 

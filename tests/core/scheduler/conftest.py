@@ -1,0 +1,63 @@
+"""Fixtures for scheduler tests: a scheduler on a SQLite file, temp workflow modules."""
+
+from __future__ import annotations
+
+import importlib
+import sqlite3
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from redun.scheduler import Scheduler
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "redun.db"
+
+
+@pytest.fixture
+def make_scheduler(db_path: Path):
+    """Build schedulers that share one SQLite record on disk (like repeated `redun run`s)."""
+
+    def make(**config) -> Scheduler:
+        sections = {"backend": {"db_uri": f"sqlite:///{db_path}"}, **config}
+        return Scheduler(config=sections)
+
+    return make
+
+
+@pytest.fixture
+def scheduler(make_scheduler) -> Scheduler:
+    return make_scheduler()
+
+
+@pytest.fixture
+def write_module(tmp_path: Path, monkeypatch):
+    """Write (or rewrite) a workflow module and import it afresh, as a new `redun run` would."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    written: list[str] = []
+
+    def write(name: str, source: str):
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
+        sys.modules.pop(name, None)
+        importlib.invalidate_caches()
+        written.append(name)
+        return importlib.import_module(name)
+
+    yield write
+    for name in written:
+        sys.modules.pop(name, None)
+
+
+@pytest.fixture
+def query(db_path: Path):
+    """Run SQL against the record (after the scheduler has flushed)."""
+
+    def run(sql: str, *params):
+        with sqlite3.connect(db_path) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    return run
