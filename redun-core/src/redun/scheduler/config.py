@@ -78,7 +78,8 @@ class SchedulerConfig:
                 known = ", ".join(sorted(classes)) or "none"
                 raise SchedulerError(
                     f"[executors.{name}] has unknown type {type_name!r} "
-                    f"(installed types: {known}); install the plugin that provides it or fix the type"
+                    f"(installed types: {known}); install the plugin that provides it "
+                    "or fix the type"
                 )
             try:
                 executors[name] = cls(name, scheduler=scheduler, config=options)
