@@ -246,9 +246,13 @@ class Scheduler:
             elif isinstance(expr, SchedulerExpression):
                 result.do_resolve(self._call_scheduler_task(expr, parent))
             elif isinstance(expr, TaskExpression):
-                self._evaluate((expr.args, expr.kwargs), parent).then(
-                    lambda args: self._start_job(expr, args, parent)
-                ).then(result.do_resolve, result.do_reject)
+                arguments = (expr.args, expr.kwargs)
+                if nested.contains(arguments, is_expression):
+                    self._evaluate(arguments, parent).then(
+                        lambda args: self._start_job(expr, args, parent)
+                    ).then(result.do_resolve, result.do_reject)
+                else:  # concrete arguments: start the job now (the common, fast case)
+                    result.do_resolve(self._start_job(expr, arguments, parent))
             elif isinstance(expr, SimpleExpression):
                 self._evaluate((expr.args, expr.kwargs), parent).then(
                     lambda args: self._evaluate(expr.apply(*args), parent)
