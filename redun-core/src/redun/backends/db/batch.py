@@ -1,0 +1,237 @@
+"""Turning queued records into table rows, one batch (= one transaction) at a time.
+
+Runs on the writer thread: values are serialized here, off the scheduler's path.
+Content-addressed rows already written by this process are skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from redun.backends.base import CallRecord, ExecutionRecord, JobEnd, JobStart, ValueRecord
+from redun.file import File
+from redun.hashing import hash_struct
+from redun.values import (
+    MIME_PICKLE,
+    Value,
+    get_subvalues,
+    get_type_name,
+    get_value_hash,
+    serialize_value,
+)
+
+
+@dataclass(slots=True)
+class EvaluationRecord:
+    """A task's immediate result for one eval_hash (queued by ``record_evaluation``)."""
+
+    eval_hash: str
+    task_hash: str
+    args_hash: str
+    result: ValueRecord
+
+
+@dataclass(slots=True)
+class TaskRecord:
+    """A task definition to store (queued by ``record_task``)."""
+
+    task: Any
+
+
+def tag_hash(entity_type: str, entity_id: str, key: str, value: Any) -> str:
+    """Content hash of one tag row."""
+    return hash_struct(["Tag", entity_type, entity_id, key, json.dumps(value, sort_keys=True)])
+
+
+@dataclass
+class Written:
+    """Hashes this process has already committed (so they are not sent again)."""
+
+    values: set[str] = field(default_factory=set)
+    tasks: set[str] = field(default_factory=set)
+    calls: set[str] = field(default_factory=set)
+    tags: set[str] = field(default_factory=set)
+
+    def update(self, batch: Batch) -> None:
+        self.values.update(batch.values)
+        self.tasks.update(batch.tasks)
+        self.calls.update(batch.call_nodes)
+        self.tags.update(batch.tags)
+
+
+class Batch:
+    """Rows for every table, gathered from a run of records, in insertion order."""
+
+    def __init__(self, written: Written) -> None:
+        self.written = written
+        self.tasks: dict[str, dict] = {}
+        self.values: dict[str, dict] = {}
+        self.files: dict[str, dict] = {}
+        self.subvalues: dict[tuple[str, str], dict] = {}
+        self.call_nodes: dict[str, dict] = {}
+        self.call_edges: list[dict] = []
+        self.subtree_tasks: list[dict] = []
+        self.arguments: dict[str, dict] = {}
+        self.argument_results: list[dict] = []
+        self.evaluations: dict[str, dict] = {}
+        self.job_inserts: dict[str, dict] = {}
+        self.job_updates: dict[str, dict] = {}
+        self.executions: dict[str, dict] = {}
+        self.tags: dict[str, dict] = {}
+
+    def __bool__(self) -> bool:
+        return any(
+            (self.tasks, self.values, self.call_nodes, self.evaluations, self.job_inserts,
+             self.job_updates, self.executions, self.tags)
+        )  # fmt: skip
+
+    def add(self, record: Any) -> None:
+        """Add one queued record's rows."""
+        if isinstance(record, JobStart):
+            self._add_job_start(record)
+        elif isinstance(record, JobEnd):
+            self._add_job_end(record)
+        elif isinstance(record, CallRecord):
+            self._add_call(record)
+        elif isinstance(record, EvaluationRecord):
+            self.add_value(record.result)
+            self.evaluations[record.eval_hash] = {
+                "eval_hash": record.eval_hash,
+                "task_hash": record.task_hash,
+                "args_hash": record.args_hash,
+                "value_hash": record.result.value_hash,
+            }
+        elif isinstance(record, TaskRecord):
+            self._add_task(record.task)
+        elif isinstance(record, ExecutionRecord):
+            self._add_execution(record)
+        else:
+            raise TypeError(f"unknown record type {type(record).__name__}")
+
+    # Values -------------------------------------------------------------------------
+    def add_value(self, record: ValueRecord) -> None:
+        """Add a value row (plus file and subvalue rows) unless already stored."""
+        value_hash = record.value_hash
+        if value_hash in self.values or value_hash in self.written.values:
+            return
+        self._value_row(value_hash, record.value, record.data)
+        for sub in get_subvalues(record.value):
+            sub_hash = get_value_hash(sub)
+            self.subvalues[(sub_hash, value_hash)] = {
+                "value_hash": sub_hash,
+                "parent_value_hash": value_hash,
+            }
+            if sub_hash not in self.values and sub_hash not in self.written.values:
+                self._value_row(sub_hash, sub, None)
+
+    def _value_row(self, value_hash: str, value: Any, data: bytes | None) -> None:
+        fmt = value.get_serialization_format() if isinstance(value, Value) else MIME_PICKLE
+        self.values[value_hash] = {
+            "value_hash": value_hash,
+            "type": get_type_name(value),
+            "format": fmt,
+            "value": data if data is not None else serialize_value(value),
+        }
+        if isinstance(value, File):
+            self.files[value_hash] = {"value_hash": value_hash, "path": value.path}
+
+    # Tasks and calls ------------------------------------------------------------------
+    def _add_task(self, task: Any) -> None:
+        task_hash = task.hash
+        if task_hash in self.tasks or task_hash in self.written.tasks:
+            return
+        self.tasks[task_hash] = {
+            "hash": task_hash,
+            "name": task.name,
+            "namespace": task.namespace,
+            "source": task.source,
+        }
+        self.add_value(ValueRecord(task_hash, task))
+
+    def _add_call(self, call: CallRecord) -> None:
+        call_hash = call.call_hash
+        if call_hash in self.call_nodes or call_hash in self.written.calls:
+            return
+        self.add_value(call.result)
+        self.call_nodes[call_hash] = {
+            "call_hash": call_hash,
+            "task_name": call.task_name,
+            "task_hash": call.task_hash,
+            "args_hash": call.args_hash,
+            "value_hash": call.result.value_hash,
+            "timestamp": call.timestamp,
+        }
+        self.call_edges.extend(
+            {"parent_id": call_hash, "child_id": child, "call_order": order}
+            for order, child in enumerate(call.child_call_hashes)
+        )
+        self.subtree_tasks.extend(
+            {"call_hash": call_hash, "task_hash": task_hash}
+            for task_hash in sorted(call.subtree_task_hashes)
+        )
+        for arg in call.arguments:
+            self.add_value(arg.value)
+            self.arguments[arg.arg_hash] = {
+                "arg_hash": arg.arg_hash,
+                "call_hash": call_hash,
+                "value_hash": arg.value.value_hash,
+                "arg_position": arg.position,
+                "arg_key": arg.key,
+            }
+            self.argument_results.extend(
+                {"arg_hash": arg.arg_hash, "result_call_hash": upstream}
+                for upstream in arg.upstream_call_hashes
+            )
+
+    # Jobs and executions ------------------------------------------------------------
+    def _add_job_start(self, job: JobStart) -> None:
+        self.job_inserts[job.id] = {
+            "id": job.id,
+            "start_time": job.start_time,
+            "end_time": None,
+            "task_hash": job.task_hash,
+            "cached": False,
+            "call_hash": None,
+            "parent_id": job.parent_id,
+            "execution_id": job.execution_id,
+        }
+
+    def _add_job_end(self, job: JobEnd) -> None:
+        row = self.job_inserts.get(job.id)
+        if row is not None:  # started and ended within this batch: one insert
+            row.update(end_time=job.end_time, call_hash=job.call_hash, cached=job.cached)
+            return
+        self.job_updates[job.id] = {
+            "b_id": job.id,
+            "b_end_time": job.end_time,
+            "b_call_hash": job.call_hash,
+            "b_cached": job.cached,
+        }
+
+    def _add_execution(self, execution: ExecutionRecord) -> None:
+        self.executions[execution.id] = {
+            "id": execution.id,
+            "args": execution.args,
+            "job_id": execution.job_id,
+            "updated_time": execution.updated_time,
+        }
+        for key, value in execution.tags.items():
+            digest = tag_hash("Execution", execution.id, key, value)
+            if digest in self.written.tags:
+                continue
+            self.tags[digest] = {
+                "tag_hash": digest,
+                "entity_type": "Execution",
+                "entity_id": execution.id,
+                "key": key,
+                "value": value,
+                "is_current": True,
+            }
+
+
+def utcnow() -> dt.datetime:
+    """The current time as naive UTC, as the record stores it."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
