@@ -202,6 +202,26 @@ class Task(Value):
     def is_scheduler_task(self) -> bool:
         return bool(self.task_options.get("scheduler"))
 
+    def with_defaults(self, args: tuple, kwargs: dict) -> dict:
+        """``kwargs`` plus the default of every parameter the call leaves out.
+
+        redun hashes and records a call with its defaults filled in, so
+        ``main()`` and ``main(greet="Hello")`` are the same call.
+        """
+        plan = self.__dict__.get("_default_plan")
+        if plan is None:
+            plan = self.__dict__["_default_plan"] = _default_plan(self.func)
+        if not plan:
+            return kwargs
+        filled = None
+        for index, name, default in plan:
+            if index < len(args) or name in kwargs:
+                continue
+            if filled is None:
+                filled = dict(kwargs)
+            filled[name] = default
+        return kwargs if filled is None else filled
+
     def args_hash(self, args: tuple, kwargs: dict) -> str:
         """Hash concrete call arguments, leaving out the task's ``config_args``."""
         config_args = self.get_option("config_args")
@@ -232,6 +252,20 @@ def _hash_include(value: Any) -> str:
     if callable(value) and not isinstance(value, Value) and inspect.isfunction(value):
         return hash_function(value)
     return get_value_hash(value)
+
+
+def _default_plan(func: Callable) -> list[tuple[int, str, Any]]:
+    """(position, name, default) of each parameter that has a default."""
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [
+        (index, param.name, param.default)
+        for index, param in enumerate(params)
+        if param.default is not param.empty
+        and param.kind not in (param.VAR_POSITIONAL, param.VAR_KEYWORD)
+    ]
 
 
 def _drop_config_args(

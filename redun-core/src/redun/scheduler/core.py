@@ -246,7 +246,7 @@ class Scheduler:
             elif isinstance(expr, SchedulerExpression):
                 result.do_resolve(self._call_scheduler_task(expr, parent))
             elif isinstance(expr, TaskExpression):
-                arguments = (expr.args, expr.kwargs)
+                arguments = (expr.args, expr.task.with_defaults(expr.args, expr.kwargs))
                 if nested.contains(arguments, is_expression):
                     self._evaluate(arguments, parent).then(
                         lambda args: self._start_job(expr, args, parent)
@@ -516,9 +516,7 @@ class Scheduler:
             [upstream.call_hash] if upstream is not None and upstream.call_hash else []
         )
         return ArgumentRecord(
-            arg_hash=hash_struct(
-                ["Argument", call_hash, str(position) if key is None else key, value_hash]
-            ),
+            arg_hash=hash_struct(["Argument", call_hash, str(position), str(key), value_hash]),
             value=ValueRecord(value_hash, value),
             position=position,
             key=key,
