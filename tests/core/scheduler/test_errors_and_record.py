@@ -134,3 +134,25 @@ def test_record_holds_the_whole_call_graph(scheduler, write_module, query):
 
     scheduler.run(module.main())
     assert query("select count(*) from job where cached = 1") == [(3,)]
+
+
+def test_error_values_recorded_by_redun_0_44_can_be_read(tmp_path):
+    import gzip
+    import sqlite3
+    from pathlib import Path
+
+    from redun.scheduler import ErrorValue
+    from redun.values import deserialize_value
+
+    data = Path(__file__).resolve().parents[2] / "data" / "redun_0_44_1.db.gz"
+    db = tmp_path / "old.db"
+    db.write_bytes(gzip.open(data).read())
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "select type, value from value where type = 'redun.ErrorValue'"
+        ).fetchall()
+    assert rows
+    error_value = deserialize_value(*rows[0])
+    assert isinstance(error_value, ErrorValue)
+    assert isinstance(error_value.error, ValueError)
+    assert "raise ValueError" in error_value.traceback

@@ -6,7 +6,7 @@ from redun.scheduler.core import (
     run,
     set_current_scheduler,
 )
-from redun.scheduler.errors import ErrorValue, JobCancelledError, SchedulerError
+from redun.scheduler.errors import ErrorValue, JobCancelledError, SchedulerError, Traceback
 from redun.scheduler.job import Job
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "JobCancelledError",
     "Scheduler",
     "SchedulerError",
+    "Traceback",
     "get_current_scheduler",
     "run",
     "set_current_scheduler",

@@ -75,6 +75,26 @@ class ErrorValue(Value):
         return f"ErrorValue({self.error!r})"
 
 
+class Traceback(Value):
+    """A traceback as redun 0.4x recorded it (read back from old records)."""
+
+    type_name = "redun.Traceback"
+
+    def __init__(self, frames: list | None = None, logs: list | None = None) -> None:
+        self.frames = frames or []
+        self.logs = logs or []
+
+    def __setstate__(self, state: dict) -> None:
+        self.frames = list(state.get("frames") or [])
+        self.logs = list(state.get("logs") or [])
+        self.error = state.get("error")
+
+    def __str__(self) -> str:
+        lines = ["Traceback (most recent call last):\n"]
+        lines += tb_module.format_list(self.frames)
+        return "".join(lines) + "".join(f"{line}\n" for line in self.logs)
+
+
 def attach_traceback(error: BaseException, traceback: str | TracebackType | None) -> None:
     """Keep a remote job's traceback text on the exception for display."""
     if isinstance(traceback, str) and traceback:
