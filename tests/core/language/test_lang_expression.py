@@ -8,6 +8,7 @@ import pickle
 from collections import OrderedDict, defaultdict, namedtuple
 
 import pytest
+
 from redun import task
 from redun.expression import (
     Expression,

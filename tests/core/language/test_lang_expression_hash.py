@@ -6,6 +6,7 @@ import pickle
 import sys
 
 import pytest
+
 from redun.expression import SimpleExpression, TaskExpression, ValueExpression
 
 MODULE = """

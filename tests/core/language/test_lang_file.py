@@ -9,6 +9,7 @@ import uuid
 
 import fsspec
 import pytest
+
 from redun.file import ContentFile, Dir, File, FileSet, IFile, StagingFile, get_protocol
 from redun.hashing import hash_struct
 from redun.values import deserialize_value, get_value_hash, serialize_value

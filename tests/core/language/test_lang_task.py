@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 
 import pytest
+
 import redun
 from redun import PartialTask, Task, get_task_registry, task
 from redun.expression import TaskExpression

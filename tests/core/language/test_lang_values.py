@@ -9,6 +9,7 @@ import threading
 from collections import namedtuple
 
 import pytest
+
 from redun import task
 from redun.file import File, StagingFile
 from redun.hashing import hash_struct, hash_tag_bytes

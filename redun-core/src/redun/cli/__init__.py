@@ -1,0 +1,1 @@
+"""The ``redun`` command line (click). The root group lives in :mod:`redun.cli.main`."""

@@ -1,0 +1,79 @@
+"""How the command line reports failures: one line for bad input, the user's own
+traceback (without redun's frames) for errors raised by the user's code."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from typing import IO, Any
+
+import click
+
+_HIDDEN_PREFIXES: tuple[str, ...] = ()
+
+
+def _hidden_prefixes() -> tuple[str, ...]:
+    """Directories whose frames are the engine's, not the user's."""
+    global _HIDDEN_PREFIXES
+    if not _HIDDEN_PREFIXES:
+        import pluggy
+
+        import redun
+
+        _HIDDEN_PREFIXES = tuple(
+            os.path.dirname(os.path.abspath(module.__file__ or "")) + os.sep
+            for module in (redun, click, pluggy)
+        )
+    return _HIDDEN_PREFIXES
+
+
+def is_user_frame(filename: str) -> bool:
+    """Whether a traceback frame belongs to user code (not redun, click or importlib)."""
+    if filename.startswith("<frozen "):
+        return False
+    return not os.path.abspath(filename).startswith(_hidden_prefixes())
+
+
+def format_user_traceback(error: BaseException) -> str:
+    """``error``'s traceback limited to the user's frames, ending with the error line."""
+    remote = getattr(error, "__redun_traceback__", None)
+    if isinstance(remote, str) and remote.strip():
+        return remote if remote.endswith("\n") else remote + "\n"
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if is_user_frame(f.filename)]
+    lines = ["Traceback (most recent call last):\n"] if frames else []
+    lines += traceback.format_list(frames)
+    lines += traceback.format_exception_only(type(error), error)
+    return "".join(lines)
+
+
+def has_user_frames(error: BaseException) -> bool:
+    return any(is_user_frame(f.filename) for f in traceback.extract_tb(error.__traceback__))
+
+
+def last_line(error: BaseException) -> str:
+    """``TypeName: message`` on one line."""
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+class CliError(click.ClickException):
+    """Bad input or configuration: printed as ``redun: error: <message>``."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"redun: error: {self.message}", err=True)
+
+
+class UserCodeError(click.ClickException):
+    """The user's code raised: printed as the user's traceback."""
+
+    def __init__(self, error: BaseException, exit_code: int = 1) -> None:
+        super().__init__(format_user_traceback(error))
+        self.error = error
+        self.exit_code = exit_code
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(self.message, err=True, nl=False)

@@ -1,0 +1,33 @@
+"""The built-in plugin: redun's own executor and commands, registered like any plugin's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import click
+
+from redun.plugins.hookspecs import hookimpl
+
+# name -> ("module:attribute", one-line help). Imported only when the command runs.
+BUILTIN_COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("redun.cli.init:init", "Create a redun repository (.redun/) here."),
+    "run": ("redun.cli.run:run", "Run a task from a workflow file."),
+    "log": ("redun.cli.log:log", "Show executions, jobs, calls and values from the record."),
+    "db": ("redun.cli.db:db", "Manage the redun database."),
+    "plugins": ("redun.cli.plugins_cmd:plugins", "List the installed plugins."),
+}
+
+
+@hookimpl(tryfirst=True)
+def register_executors(register: Callable[[str, type], None]) -> None:
+    from redun.executors.local import LocalExecutor
+
+    register("local", LocalExecutor)
+
+
+@hookimpl(tryfirst=True)
+def register_commands(cli: click.Group) -> None:
+    from redun.cli.group import add_lazy_command
+
+    for name, (target, help_text) in BUILTIN_COMMANDS.items():
+        add_lazy_command(cli, name, target, help_text)
