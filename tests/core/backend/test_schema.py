@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -172,17 +171,3 @@ def test_version_table() -> None:
     assert [str(v) for v in DB_VERSIONS][:3] == ["1.0", "2.0", "2.1"]
     assert DB_VERSIONS[-1].revision == "0bee3d6dba76" and str(DB_VERSIONS[-1]) == "3.5"
     assert len({v.revision for v in DB_VERSIONS}) == 11
-
-
-REFERENCE_REDUN = Path("/tmp/ref/venv/bin/redun")
-
-
-@pytest.mark.skipif(not REFERENCE_REDUN.exists(), reason="no redun 0.44.1 install to compare with")
-def test_stored_schema_matches_live_reference(
-    tmp_path: Path, backend: RedunBackend, db_path: Path
-) -> None:
-    (tmp_path / "w.py").write_text("from redun import task\n@task()\ndef main():\n    return 1\n")
-    subprocess.run(
-        [str(REFERENCE_REDUN), "run", "w.py", "main"], cwd=tmp_path, check=True, capture_output=True
-    )
-    assert schema_of(tmp_path / ".redun" / "redun.db") == schema_of(db_path)
