@@ -10,15 +10,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, insert, inspect
 
 from redun.backends.base import BackendError
 from redun.backends.db.batch import utcnow
 from redun.backends.db.models import TABLES
+
+if TYPE_CHECKING:  # alembic is imported only when a schema is created or migrated
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -62,6 +63,8 @@ def find_version(revision: str) -> DBVersion | None:
 
 def alembic_config(connection: Connection) -> Config:
     """An alembic Config built in code, running migrations on ``connection``."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
@@ -73,8 +76,12 @@ def get_revision(connection: Connection) -> str | None:
 
     Raises BackendError for a database holding other tables but no redun revision.
     """
-    revision = MigrationContext.configure(connection).get_current_revision()
-    if revision is None and inspect(connection).get_table_names():
+    tables = inspect(connection).get_table_names()
+    revision = None
+    if "alembic_version" in tables:
+        revisions = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars()
+        revision = next(iter(revisions), None)
+    if revision is None and tables:
         raise BackendError(
             "the database has tables but no redun schema version, so it is not a redun "
             "database; point [backend] db_uri at a new file or an existing redun database"
@@ -112,6 +119,8 @@ def upgrade_schema(connection: Connection, db_name: str) -> tuple[str | None, st
     if connection.dialect.name == "sqlite" and _sqlite_ddl:
         _replay_sqlite_schema(connection, _sqlite_ddl)
     else:
+        from alembic import command
+
         command.upgrade(alembic_config(connection), "head")
         if connection.dialect.name == "sqlite":
             _sqlite_ddl = tuple(
