@@ -17,7 +17,7 @@ from typing import IO, Any
 import fsspec
 
 from redun.hashing import HASH_LEN, hash_struct
-from redun.values import Value
+from redun.values import MemoizedHashValue, Value
 
 
 def get_protocol(path: str) -> str:
@@ -32,7 +32,7 @@ def _local_path(path: str) -> str:
     return path[len("file://") :] if path.startswith("file://") else path
 
 
-class File(Value):
+class File(MemoizedHashValue):
     """A file at a local path or fsspec URL."""
 
     type_name = "redun.File"
@@ -142,15 +142,6 @@ class File(Value):
         )
         return hash_struct(["File", self.protocol, self.path, info.get("size", -1), str(mtime)])
 
-    @property
-    def hash(self) -> str:
-        if self._hash is None:
-            self._hash = self._calc_hash()
-        return self._hash
-
-    def get_hash(self, data: bytes | None = None) -> str:
-        return self.hash
-
     def update_hash(self) -> None:
         """Forget the cached hash so it is computed again from the filesystem."""
         self._hash = None
@@ -207,7 +198,7 @@ class ContentFile(File):
         return hash_struct(["ContentFile", self.path, digest.hexdigest()[:HASH_LEN]])
 
 
-class FileSet(Value):
+class FileSet(MemoizedHashValue):
     """The files matching a glob pattern, hashed by all of their hashes."""
 
     type_name = "redun.FileSet"
@@ -230,15 +221,6 @@ class FileSet(Value):
 
     def _calc_hash(self) -> str:
         return hash_struct(["FileSet", self.pattern] + [f.hash for f in self._files()])
-
-    @property
-    def hash(self) -> str:
-        if self._hash is None:
-            self._hash = self._calc_hash()
-        return self._hash
-
-    def get_hash(self, data: bytes | None = None) -> str:
-        return self.hash
 
     def is_valid(self) -> bool:
         return self._hash is None or self._calc_hash() == self._hash

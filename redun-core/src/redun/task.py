@@ -12,7 +12,7 @@ from typing import Any
 
 from redun.expression import SchedulerExpression, TaskExpression
 from redun.hashing import hash_arguments, hash_struct
-from redun.values import Value, get_value_hash, hash_function
+from redun.values import MemoizedHashValue, Value, get_value_hash, hash_function
 
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 NAMESPACE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
@@ -86,7 +86,7 @@ def get_task_registry() -> TaskRegistry:
 _DEFINITION_KEYS = {"name", "namespace", "version", "hash_includes", "source"}
 
 
-class Task(Value):
+class Task(MemoizedHashValue):
     """A function whose calls are lazy, memoized and recorded.
 
     Build one with the :func:`task` decorator. Calling it returns a
@@ -137,15 +137,6 @@ class Task(Value):
     @property
     def fullname(self) -> str:
         return f"{self.namespace}.{self.name}" if self.namespace else self.name
-
-    @property
-    def hash(self) -> str:
-        if self._hash is None:
-            self._hash = self._calc_hash()
-        return self._hash
-
-    def get_hash(self, data: bytes | None = None) -> str:
-        return self.hash
 
     def _calc_hash(self) -> str:
         if self.compat:

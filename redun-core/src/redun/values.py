@@ -69,6 +69,24 @@ class Value:
         return MIME_PICKLE
 
 
+class MemoizedHashValue(Value):
+    """A Value whose hash is computed once by ``_calc_hash`` and then kept."""
+
+    _hash: str | None = None
+
+    def _calc_hash(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def hash(self) -> str:
+        if self._hash is None:
+            self._hash = self._calc_hash()
+        return self._hash
+
+    def get_hash(self, data: bytes | None = None) -> str:
+        return self.hash
+
+
 _TYPE_NAMES: dict[type, str] = {}
 _CLASSES_BY_NAME: dict[str, type] = {}
 
