@@ -33,6 +33,15 @@ def count_statements(backend: RedunBackend) -> list[tuple[str, bool, int]]:
         seen.append((" ".join(statement.split()[:5]), executemany, size))
 
     event.listen(backend.engine, "before_cursor_execute", before)
+    raw = backend._writer._raw  # hot tables bypass SQLAlchemy: count their bulk statements too
+    original = raw.execute
+
+    def execute(cursor, table, rows):  # noqa: ANN001
+        if rows:
+            seen.append((" ".join(raw.sql[table].split()[:5]), True, len(rows)))
+        original(cursor, table, rows)
+
+    raw.execute = execute
     return seen
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import multiprocessing
+import queue
+import threading
 import traceback
 from collections.abc import Mapping
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from redun.executors.base import Executor, ExecutorError, exec_task
@@ -14,6 +16,51 @@ if TYPE_CHECKING:
     from redun.scheduler import Job, Scheduler
 
 DEFAULT_MAX_WORKERS = 20
+_STOP = object()
+
+
+class _ThreadPool:
+    """Worker threads fed by one queue: cheaper per job than futures, which a job never needs."""
+
+    def __init__(self, size: int, name: str) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._size = size
+        self._name = name
+        self._threads: list[threading.Thread] = []
+        self._idle = 0
+        self._lock = threading.Lock()
+
+    def submit(self, func: Any, job: Any) -> None:
+        self._jobs.put((func, job))
+        with self._lock:
+            if self._idle > 0:
+                self._idle -= 1
+                return
+            if len(self._threads) >= self._size:
+                return
+        thread = threading.Thread(
+            target=self._work, name=f"{self._name}_{len(self._threads)}", daemon=True
+        )
+        self._threads.append(thread)
+        thread.start()
+
+    def _work(self) -> None:
+        jobs = self._jobs
+        while True:
+            item = jobs.get()
+            if item is _STOP:
+                return
+            func, job = item
+            func(job)
+            with self._lock:
+                self._idle += 1
+
+    def shutdown(self) -> None:
+        for _ in self._threads:
+            self._jobs.put(_STOP)
+        for thread in self._threads:
+            thread.join()
+        self._threads.clear()
 
 
 class LocalExecutor(Executor):
@@ -33,29 +80,29 @@ class LocalExecutor(Executor):
         except ValueError:
             raise ExecutorError(f"executor {name}: max_workers must be a whole number") from None
         self.start_method = str(self.config.get("start_method", "spawn"))
-        self._pool: ThreadPoolExecutor | ProcessPoolExecutor | None = None
+        self._pool: _ThreadPool | ProcessPoolExecutor | None = None
 
     def start(self) -> None:
         if self._pool is not None:
             return
         if self.mode == "thread":
-            self._pool = ThreadPoolExecutor(
-                self.max_workers, thread_name_prefix=f"redun-{self.name}"
-            )
+            self._pool = _ThreadPool(self.max_workers, f"redun-{self.name}")
         else:
             context = multiprocessing.get_context(self.start_method)
             self._pool = ProcessPoolExecutor(self.max_workers, mp_context=context)
 
     def stop(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        pool, self._pool = self._pool, None
+        if isinstance(pool, _ThreadPool):
+            pool.shutdown()
+        elif pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def submit(self, job: Job) -> None:
         if self._pool is None:
             self.start()
         assert self._pool is not None and self.scheduler is not None
-        if self.mode == "thread":
+        if isinstance(self._pool, _ThreadPool):
             self._pool.submit(self._run_in_thread, job)
             return
         try:

@@ -13,13 +13,14 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, Table, bindparam, update
+from sqlalchemy import Engine, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 from redun.backends.base import BackendError
 from redun.backends.db.batch import Batch, Written
 from redun.backends.db.engine import describe_error
 from redun.backends.db.models import TABLES
+from redun.backends.db.rawsql import RawStatements
 
 _STOP = object()
 
@@ -48,6 +49,7 @@ class BatchWriter:
         self._error: BaseException | None = None
         self._insert = _insert_function(engine.dialect.name)
         self._statements = _Statements(self._insert)
+        self._raw = RawStatements(engine.dialect.name, engine.dialect.paramstyle)
         self._stopped = False
         self.batches_written = 0
         self._thread = threading.Thread(target=self._run, name="redun-db-writer", daemon=True)
@@ -112,9 +114,17 @@ class BatchWriter:
 
     def _write(self, batch: Batch) -> None:
         with self._lock, self._engine.begin() as conn:
-            for statement, rows in self._statements.plan(batch):
-                if rows:
-                    conn.execute(statement, rows)
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                for statement, rows in self._statements.plan(batch):
+                    if not rows:
+                        continue
+                    if isinstance(statement, str):
+                        self._raw.execute(cursor, statement, rows)
+                    else:
+                        conn.execute(statement, rows)
+            finally:
+                cursor.close()
 
 
 def _insert_function(dialect_name: str) -> Callable[[Table], Any]:
@@ -139,41 +149,25 @@ class _Statements:
                 index_elements=[key], set_={c: stmt.excluded[c] for c in columns}
             )
 
-        job = TABLES["job"]
-        self.ignore = {name: ignore(name) for name in _IGNORE_TABLES}
-        self.evaluation = upsert("evaluation", "eval_hash")
+        self.ignore = {name: ignore(name) for name in ("task", "tag")}
         self.execution = upsert("execution", "id")
-        self.job_update = (
-            update(job)
-            .where(job.c.id == bindparam("b_id"))
-            .values(
-                end_time=bindparam("b_end_time"),
-                call_hash=bindparam("b_call_hash"),
-                cached=bindparam("b_cached"),
-            )
-        )
 
     def plan(self, batch: Batch) -> list[tuple[Any, list[dict]]]:
+        """(statement, rows) in foreign-key order; a str statement names a raw-SQL table."""
         ignore = self.ignore
         return [
             (ignore["task"], list(batch.tasks.values())),
-            (ignore["value"], list(batch.values.values())),
-            (ignore["file"], list(batch.files.values())),
-            (ignore["subvalue"], list(batch.subvalues.values())),
-            (ignore["call_node"], list(batch.call_nodes.values())),
-            (ignore["call_edge"], batch.call_edges),
-            (ignore["call_subtree_task"], batch.subtree_tasks),
-            (ignore["argument"], list(batch.arguments.values())),
-            (ignore["argument_result"], batch.argument_results),
-            (self.evaluation, list(batch.evaluations.values())),
-            (ignore["job"], list(batch.job_inserts.values())),
+            ("value", list(batch.values.values())),
+            ("file", list(batch.files.values())),
+            ("subvalue", list(batch.subvalues.values())),
+            ("call_node", list(batch.call_nodes.values())),
+            ("call_edge", batch.call_edges),
+            ("call_subtree_task", batch.subtree_tasks),
+            ("argument", list(batch.arguments.values())),
+            ("argument_result", batch.argument_results),
+            ("evaluation", list(batch.evaluations.values())),
+            ("job", list(batch.job_inserts.values())),
             (self.execution, list(batch.executions.values())),
-            (self.job_update, list(batch.job_updates.values())),
+            ("job_update", list(batch.job_updates.values())),
             (ignore["tag"], list(batch.tags.values())),
         ]
-
-
-_IGNORE_TABLES = (
-    "task", "value", "file", "subvalue", "call_node", "call_edge", "call_subtree_task",
-    "argument", "argument_result", "job", "tag",
-)  # fmt: skip
