@@ -80,3 +80,18 @@ def test_file_hashes(hash_vectors, tmp_path, monkeypatch):
     assert IFile(path).hash == vec["IFile"]
     assert ContentFile(path).hash == vec["ContentFile"]
     assert File("none.txt").hash == vec['missing File("none.txt")']
+
+
+def test_fast_hash_paths_equal_the_general_encoding():
+    from redun.hashing import hash_argument, hash_arguments
+
+    a, b, c = "a" * 40, "b" * 40, "c" * 40
+    assert hash_eval(a, b) == hash_struct(["Eval", a, b])
+    assert hash_arguments([a, b], {}) == hash_struct(["TaskArguments", [a, b], {}])
+    assert hash_arguments([], {"k": a}) == hash_struct(["TaskArguments", [], {"k": a}])
+    assert hash_call_node(a, b, c, [b, a]) == hash_struct(["CallNode", a, b, c, [a, b]])
+    assert hash_call_node(a, b, c, []) == hash_struct(["CallNode", a, b, c, []])
+    for position, key in ((0, None), (12, None), (None, "greet"), (None, "ünïcode")):
+        assert hash_argument(a, position, key, b) == hash_struct(
+            ["Argument", a, str(position), str(key), b]
+        )

@@ -27,6 +27,29 @@ def is_expression(value: Any) -> bool:
     return isinstance(value, Expression)
 
 
+_ATOMS = frozenset({int, float, str, bytes, bool, type(None), complex})
+
+
+def has_expression(value: Any, _depth: int = 0) -> bool:
+    """Whether an expression is nested anywhere in ``value`` (fast for flat values)."""
+    cls = type(value)
+    if cls in _ATOMS:
+        return False
+    if isinstance(value, Expression):
+        return True
+    if _depth < 32 and (cls is tuple or cls is list):
+        for item in value:
+            if type(item) not in _ATOMS and has_expression(item, _depth + 1):
+                return True
+        return False
+    if _depth < 32 and cls is dict:
+        for item in value.values():
+            if type(item) not in _ATOMS and has_expression(item, _depth + 1):
+                return True
+        return False
+    return nested.contains(value, is_expression)
+
+
 class Expression(Value):
     """Base class of every lazy value."""
 

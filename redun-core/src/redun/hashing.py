@@ -122,6 +122,21 @@ def hash_eval(task_hash: str, args_hash: str) -> str:
     return hashlib.sha512(data).hexdigest()[:HASH_LEN]
 
 
+def hash_argument(call_hash: str, position: int | None, key: str | None, value_hash: str) -> str:
+    """Hash one recorded argument of a call (as redun 0.4x does)."""
+    pos = str(position).encode()
+    key_bytes = str(key).encode("utf-8")
+    data = b"l8:Argument40:%s%d:%s%d:%s40:%se" % (
+        call_hash.encode(),
+        len(pos),
+        pos,
+        len(key_bytes),
+        key_bytes,
+        value_hash.encode(),
+    )
+    return hashlib.sha512(data).hexdigest()[:HASH_LEN]
+
+
 def hash_call_node(
     task_hash: str, args_hash: str, result_hash: str, child_call_hashes: list[str]
 ) -> str:

@@ -48,7 +48,7 @@ class Promise:
     def __init__(self, func: Callable[[Callable, Callable], None] | None = None) -> None:
         self._state = _PENDING
         self._value: Any = None
-        self._callbacks: list[tuple[Promise, Callable | None, Callable | None]] = []
+        self._callbacks: list[tuple[Promise | None, Callable | None, Callable | None]] = []
         if func is not None:
             try:
                 func(self.do_resolve, self.do_reject)
@@ -82,7 +82,7 @@ class Promise:
         if self._state != _PENDING:
             return
         if isinstance(value, Promise):
-            value.then(self.do_resolve, self.do_reject)
+            value.subscribe(self.do_resolve, self.do_reject)
             return
         self._settle(_FULFILLED, value)
 
@@ -98,9 +98,13 @@ class Promise:
         for entry in callbacks:
             defer(self._run_callback, entry)
 
-    def _run_callback(self, entry: tuple[Promise, Callable | None, Callable | None]) -> None:
+    def _run_callback(self, entry: tuple[Promise | None, Callable | None, Callable | None]) -> None:
         child, on_value, on_error = entry
         handler = on_value if self._state == _FULFILLED else on_error
+        if child is None:  # a bare subscription: just call the handler
+            if handler is not None:
+                handler(self._value)
+            return
         if handler is None:
             if self._state == _FULFILLED:
                 child.do_resolve(self._value)
@@ -113,6 +117,19 @@ class Promise:
             child.do_reject(error)
             return
         child.do_resolve(result)
+
+    def subscribe(
+        self, on_value: Callable[[Any], Any], on_error: Callable[[BaseException], Any]
+    ) -> None:
+        """Call ``on_value`` or ``on_error`` once settled, without making a new promise.
+
+        The handlers must not raise.
+        """
+        entry = (None, on_value, on_error)
+        if self._state == _PENDING:
+            self._callbacks.append(entry)
+        else:
+            defer(self._run_callback, entry)
 
     def then(
         self,
@@ -151,7 +168,7 @@ class Promise:
             return on_value
 
         for index, promise in enumerate(promises):
-            promise.then(on_value_at(index), result.do_reject)
+            promise.subscribe(on_value_at(index), result.do_reject)
         return result
 
     @classmethod

@@ -36,9 +36,10 @@ from redun.expression import (
     SimpleExpression,
     TaskExpression,
     ValueExpression,
+    has_expression,
     is_expression,
 )
-from redun.hashing import hash_arguments, hash_call_node, hash_eval, hash_struct
+from redun.hashing import hash_argument, hash_arguments, hash_call_node, hash_eval
 from redun.promise import Promise
 from redun.scheduler.config import SchedulerConfig
 from redun.scheduler.errors import (
@@ -69,7 +70,7 @@ def set_current_scheduler(scheduler: Scheduler | None) -> None:
 
 
 def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.timezone.utc)
 
 
 class Scheduler:
@@ -232,6 +233,16 @@ class Scheduler:
         state = expr.__dict__.get("_redun_eval")
         if state is not None and state[0] is self._token:
             return state[1]
+        if type(expr) is TaskExpression:
+            arguments = (expr.args, expr.task.with_defaults(expr.args, expr.kwargs))
+            if not has_expression(arguments):
+                # Concrete arguments: start the job now; nothing nests, so nothing recurses.
+                try:
+                    job_promise = self._start_job(expr, arguments, parent)
+                except Exception as error:
+                    job_promise = Promise.rejected(error)
+                expr.__dict__["_redun_eval"] = (self._token, job_promise)
+                return job_promise
         result = Promise()
         expr.__dict__["_redun_eval"] = (self._token, result)
         # Deferred, so evaluating a deep graph never nests Python calls.
@@ -247,12 +258,9 @@ class Scheduler:
                 result.do_resolve(self._call_scheduler_task(expr, parent))
             elif isinstance(expr, TaskExpression):
                 arguments = (expr.args, expr.task.with_defaults(expr.args, expr.kwargs))
-                if nested.contains(arguments, is_expression):
-                    self._evaluate(arguments, parent).then(
-                        lambda args: self._start_job(expr, args, parent)
-                    ).then(result.do_resolve, result.do_reject)
-                else:  # concrete arguments: start the job now (the common, fast case)
-                    result.do_resolve(self._start_job(expr, arguments, parent))
+                self._evaluate(arguments, parent).then(
+                    lambda args: self._start_job(expr, args, parent)
+                ).then(result.do_resolve, result.do_reject)
             elif isinstance(expr, SimpleExpression):
                 self._evaluate((expr.args, expr.kwargs), parent).then(
                     lambda args: self._evaluate(expr.apply(*args), parent)
@@ -451,7 +459,7 @@ class Scheduler:
             self.backend.record_evaluation(
                 job.eval_hash, job.task.hash, job.args_hash, ValueRecord(value_hash, result)
             )
-        if isinstance(result, Expression) or nested.contains(result, is_expression):
+        if isinstance(result, Expression) or has_expression(result):
             self._evaluate(result, job).then(
                 lambda value: self._finish(job, value, None), lambda error: self._fail(job, error)
             )
@@ -516,7 +524,7 @@ class Scheduler:
             [upstream.call_hash] if upstream is not None and upstream.call_hash else []
         )
         return ArgumentRecord(
-            arg_hash=hash_struct(["Argument", call_hash, str(position), str(key), value_hash]),
+            arg_hash=hash_argument(call_hash, position, key, value_hash),
             value=ValueRecord(value_hash, value),
             position=position,
             key=key,

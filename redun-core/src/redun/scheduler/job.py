@@ -78,7 +78,7 @@ class Job:
         self.subtree_tasks: frozenset[str] = frozenset()
         self.cached = False
         self.status = PENDING
-        self.start_time = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        self.start_time = dt.datetime.now(dt.timezone.utc)
         self.upstream: dict[int | str, str] = {}
 
     @property
