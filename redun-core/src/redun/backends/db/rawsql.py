@@ -44,25 +44,33 @@ def _postgres_time(value: dt.datetime | None) -> dt.datetime | None:
     return None if value is None else value.replace(tzinfo=dt.timezone.utc)
 
 
+# Rows per multi-row INSERT: one statement step per chunk instead of per row, which
+# matters because the driver releases and retakes the GIL around every step.
+ROWS_PER_STATEMENT = 500
+
+
 class RawStatements:
     """Prepared SQL and row converters for one database dialect."""
 
     def __init__(self, dialect_name: str, paramstyle: str) -> None:
         mark = "?" if paramstyle == "qmark" else "%s"
+        self._mark = mark
+        self._multi: dict[tuple[str, int], str] = {}
         self.to_time = _sqlite_time if dialect_name == "sqlite" else _postgres_time
         self.sql: dict[str, str] = {}
+        self._conflict: dict[str, str] = {}
         self._converters: dict[str, Callable[[dict], tuple]] = {}
         for table, columns in COLUMNS.items():
             marks = ", ".join([mark] * len(columns))
             names = ", ".join(columns)
-            sql = f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT"
+            self.sql[table] = f"INSERT INTO {table} ({names}) VALUES ({marks})"
             key = _UPSERT_KEYS.get(table)
             if key is None:
-                sql += " DO NOTHING"
+                self._conflict[table] = " ON CONFLICT DO NOTHING"
             else:
                 updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
-                sql += f" ({key}) DO UPDATE SET {updates}"
-            self.sql[table] = sql
+                self._conflict[table] = f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
+            self.sql[table] += self._conflict[table]
             self._converters[table] = self._converter(columns)
         self.sql["job_update"] = (
             f"UPDATE job SET end_time = {mark}, call_hash = {mark}, cached = {mark} "
@@ -89,6 +97,29 @@ class RawStatements:
         """The rows as tuples in the statement's column order."""
         return list(map(self._converters[table], rows))
 
+    def _multi_sql(self, table: str, count: int) -> str:
+        sql = self._multi.get((table, count))
+        if sql is None:
+            columns = COLUMNS[table]
+            group = "(" + ", ".join([self._mark] * len(columns)) + ")"
+            sql = (
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                + ", ".join([group] * count)
+                + self._conflict[table]
+            )
+            self._multi[(table, count)] = sql
+        return sql
+
     def execute(self, cursor: Any, table: str, rows: list[dict]) -> None:
-        if rows:
-            cursor.executemany(self.sql[table], self.rows(table, rows))
+        """Write ``rows`` to ``table``: multi-row INSERTs, or executemany for updates."""
+        if not rows:
+            return
+        tuples = self.rows(table, rows)
+        if table not in COLUMNS or table in _UPSERT_KEYS:
+            # Updates, and upserts (a key may repeat across a multi-row statement).
+            cursor.executemany(self.sql[table], tuples)
+            return
+        for start in range(0, len(tuples), ROWS_PER_STATEMENT):
+            chunk = tuples[start : start + ROWS_PER_STATEMENT]
+            params = [value for row in chunk for value in row]
+            cursor.execute(self._multi_sql(table, len(chunk)), params)
