@@ -12,9 +12,10 @@ import hashlib
 import os
 import shutil
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import fsspec
+if TYPE_CHECKING:
+    import fsspec
 
 from redun.hashing import HASH_LEN, hash_struct
 from redun.values import MemoizedHashValue, Value
@@ -45,6 +46,8 @@ class File(MemoizedHashValue):
     # Filesystem ---------------------------------------------------------------
     @property
     def fs(self) -> fsspec.AbstractFileSystem:
+        import fsspec  # imported on first use: local files never need it
+
         return fsspec.filesystem("file" if self.protocol == "local" else self.protocol)
 
     @property
