@@ -103,8 +103,12 @@ def pickle_dumps(value: Any) -> bytes:
 
 def _hash_list(items: list[str]) -> bytes:
     # bencode of a list of 40-hex hashes, the common case, without the general encoder.
-    if all(len(item) == HASH_LEN and item.isascii() for item in items):
-        return b"l" + b"".join(b"40:" + item.encode() for item in items) + b"e"
+    if not items:
+        return b"le"
+    if set(map(len, items)) == {HASH_LEN}:
+        joined = "40:" + "40:".join(items)
+        if joined.isascii():
+            return b"l" + joined.encode() + b"e"
     return bencode(list(items))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import uuid
 from typing import TYPE_CHECKING
 
 from redun.promise import Promise
@@ -20,7 +19,14 @@ _random = random.Random(random.SystemRandom().getrandbits(128))
 
 def new_job_id() -> str:
     """A new random (version 4) UUID string."""
-    return str(uuid.UUID(int=_random.getrandbits(128), version=4))
+    bits = _random.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET
+    text = f"{bits:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+# Version 4 and the RFC 4122 variant, set in the random bits.
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
 
 
 # Status names as redun records and shows them.
