@@ -170,6 +170,19 @@ def get_value_hash(value: Any) -> str:
     return hash_tag_bytes("Value", _pickle_value(value))
 
 
+def hash_and_serialize(value: Any) -> tuple[str, bytes | None]:
+    """A value's hash, and its stored bytes when hashing already made them.
+
+    Plain values hash by their pickle, which is also what the record stores: one
+    pickle then serves both (big results are not pickled twice).
+    """
+    cls = type(value)
+    if isinstance(value, Value) or cls in (set, frozenset, types.FunctionType):
+        return get_value_hash(value), None
+    data = pickle_dumps(value) if cls in _ATOMIC_TYPES else _pickle_value(value)
+    return hash_tag_bytes("Value", data), data
+
+
 def serialize_value(value: Any) -> bytes:
     """Bytes stored in the record's ``value`` table."""
     if isinstance(value, Value):

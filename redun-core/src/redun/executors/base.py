@@ -43,6 +43,22 @@ class Executor(abc.ABC):
         """Release resources; jobs already submitted may be abandoned."""
 
 
+def prehash_result(job: Job, result: Any) -> None:
+    """Hash (and pickle) a result in the executor's thread, so the scheduler need not.
+
+    Results holding expressions, or that cannot be pickled, are left to the scheduler.
+    """
+    from redun.expression import has_expression
+    from redun.values import hash_and_serialize
+
+    if has_expression(result):
+        return
+    try:
+        job.result_hash, job.result_data = hash_and_serialize(result)
+    except Exception:  # the scheduler reports an unpicklable result with context
+        job.result_hash = job.result_data = None
+
+
 def exec_task(task: Any, args: tuple, kwargs: dict) -> Any:
     """Run a task's body with concrete arguments (script tasks run their script)."""
     result = task.func(*args, **kwargs)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from redun.executors.base import Executor, ExecutorError, exec_task
+from redun.executors.base import Executor, ExecutorError, exec_task, prehash_result
 
 if TYPE_CHECKING:
     from redun.scheduler import Job, Scheduler
@@ -120,6 +120,7 @@ class LocalExecutor(Executor):
         except BaseException as error:
             scheduler.reject_job(job, error, None)
         else:
+            prehash_result(job, result)
             scheduler.done_job(job, result)
 
     def _report(self, job: Job, future: Future) -> None:
@@ -127,7 +128,9 @@ class LocalExecutor(Executor):
         assert scheduler is not None
         error = future.exception()
         if error is None:
-            scheduler.done_job(job, future.result())
+            result = future.result()
+            prehash_result(job, result)
+            scheduler.done_job(job, result)
         else:
             cause = getattr(error, "__cause__", None)
             scheduler.reject_job(job, error, str(cause) if cause is not None else None)

@@ -51,7 +51,12 @@ from redun.scheduler.errors import (
 from redun.scheduler.job import CACHED, DONE, FAILED, RUNNING, Job
 from redun.scheduler.report import Reporter, logger
 from redun.task import Task, get_task_registry
-from redun.values import InvalidValueError, get_value_hash, is_value_valid
+from redun.values import (
+    InvalidValueError,
+    get_value_hash,
+    hash_and_serialize,
+    is_value_valid,
+)
 
 # Cache scopes (the task option ``cache_scope``).
 NONE, CSE, BACKEND = "NONE", "CSE", "BACKEND"
@@ -449,39 +454,53 @@ class Scheduler:
         self, job: Job, result: Any, record_eval: bool, value_hash: str | None = None
     ) -> None:
         """The task body produced ``result`` (or the cache did); evaluate what it returned."""
+        data = None
         try:
             if value_hash is None:
-                value_hash = get_value_hash(result)
+                if job.result_hash is not None:  # hashed by the executor already
+                    value_hash, data = job.result_hash, job.result_data
+                    job.result_hash = job.result_data = None
+                else:
+                    value_hash, data = hash_and_serialize(result)
         except InvalidValueError as error:
             self._fail(job, InvalidValueError(f"task {job.task.fullname} returned {error}"))
             return
         if record_eval and not self._dryrun and self._cache_scope(job.task) != NONE:
             self.backend.record_evaluation(
-                job.eval_hash, job.task.hash, job.args_hash, ValueRecord(value_hash, result)
+                job.eval_hash, job.task.hash, job.args_hash, ValueRecord(value_hash, result, data)
             )
         if isinstance(result, Expression) or has_expression(result):
             self._evaluate(result, job).then(
                 lambda value: self._finish(job, value, None), lambda error: self._fail(job, error)
             )
         else:
-            self._finish(job, result, value_hash)
+            self._finish(job, result, value_hash, data=data)
 
-    def _finish(self, job: Job, value: Any, value_hash: str | None, record: bool = True) -> None:
+    def _finish(
+        self,
+        job: Job,
+        value: Any,
+        value_hash: str | None,
+        record: bool = True,
+        data: bytes | None = None,
+    ) -> None:
         """Complete ``job`` with its final, concrete value and record its call node."""
         if record:
             try:
                 if value_hash is None:
-                    value_hash = get_value_hash(value)
+                    value_hash, data = hash_and_serialize(value)
             except InvalidValueError as error:
                 self._fail(job, InvalidValueError(f"task {job.task.fullname} returned {error}"))
                 return
-            self._record_call(job, value, value_hash)
+            self._record_call(job, value, value_hash, data)
         job.status = CACHED if job.cached else DONE
         self._end_job(job)
         self.reporter.finished(job)
         job.promise.do_resolve(value)
 
-    def _record_call(self, job: Job, value: Any, value_hash: str) -> None:
+    def _record_call(
+        self, job: Job, value: Any, value_hash: str, data: bytes | None = None
+    ) -> None:
         task_hash = job.task.hash
         children = [c for c in job.children.values() if c.call_hash is not None]
         job.call_hash = call_hash = hash_call_node(
@@ -499,7 +518,7 @@ class Scheduler:
                 task_name=job.task.fullname,
                 task_hash=task_hash,
                 args_hash=job.args_hash,
-                result=ValueRecord(value_hash, value),
+                result=ValueRecord(value_hash, value, data),
                 arguments=self._argument_records(job, call_hash),
                 child_call_hashes=[c.call_hash for c in children],  # type: ignore[misc]
                 subtree_task_hashes=set(job.subtree_tasks),

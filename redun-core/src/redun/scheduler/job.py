@@ -56,6 +56,8 @@ class Job:
         "status",
         "start_time",
         "upstream",
+        "result_hash",
+        "result_data",
     )
 
     def __init__(
@@ -86,6 +88,9 @@ class Job:
         self.status = PENDING
         self.start_time = dt.datetime.now(dt.timezone.utc)
         self.upstream: dict[int | str, str] = {}
+        # Set by executors that hash the result where it was made (off the scheduler's thread).
+        self.result_hash: str | None = None
+        self.result_data: bytes | None = None
 
     @property
     def task_name(self) -> str:
