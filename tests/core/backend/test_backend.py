@@ -9,7 +9,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import event
 
 from redun.backends.base import BackendError, ExecutionRecord, JobEnd, JobStart, ValueRecord
 from redun.backends.db import RedunBackend
@@ -25,15 +24,9 @@ def rows(path: Path, sql: str, *params: object) -> list[tuple]:
 
 
 def count_statements(backend: RedunBackend) -> list[tuple[str, bool, int]]:
-    """Record (SQL up to its table name, executemany, number of rows) of each statement."""
+    """Record (SQL up to its table name, bulk, number of rows) of each write the writer makes."""
     seen: list[tuple[str, bool, int]] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
-        size = len(parameters) if executemany else 1
-        seen.append((" ".join(statement.split()[:5]), executemany, size))
-
-    event.listen(backend.engine, "before_cursor_execute", before)
-    raw = backend._writer._raw  # hot tables bypass SQLAlchemy: count their bulk statements too
+    raw = backend._writer._raw  # every table is written through these statements
     original = raw.execute
 
     def execute(cursor, table, rows):  # noqa: ANN001
@@ -77,6 +70,8 @@ def test_batch_drains_queue_into_one_transaction(
     backend: RedunBackend, db_path: Path, rec: SimpleNamespace
 ) -> None:
     statements = count_statements(backend)
+    commits: list[str] = []
+    backend._db._conn.set_trace_callback(lambda sql: sql == "COMMIT" and commits.append(sql))
     blocker = sqlite3.connect(db_path)
     blocker.execute("BEGIN IMMEDIATE")  # the writer's first batch waits for this lock
     rec.record_execution(backend, n=1)
@@ -85,7 +80,7 @@ def test_batch_drains_queue_into_one_transaction(
     blocker.rollback()
     blocker.close()
     backend.flush()
-    assert backend._writer.batches_written <= 2
+    assert backend._writer.batches_written == len(commits) <= 2
     assert rows(db_path, "SELECT count(*) FROM job") == [(2 + 50 * 11,)]
     inserts = [s for s in statements if s[0].startswith(("INSERT", "UPDATE"))]
     assert len(inserts) <= 2 * 14  # one bulk statement per table per batch
@@ -127,9 +122,8 @@ def test_evaluations_round_trip_and_upsert(backend: RedunBackend, rec: SimpleNam
     for i, eval_hash in enumerate(eval_hashes[:1100]):
         backend.record_evaluation(eval_hash, rec.add.hash, f"{i:040d}", rec.value_record(i))
     backend.flush()
-    backend.get_evaluations([])  # opens the reader's own connection
     statements: list[str] = []
-    backend._cache_reader()._fairy.driver_connection.set_trace_callback(statements.append)
+    backend._db.reader_connection().set_trace_callback(statements.append)
     found = backend.get_evaluations(eval_hashes)
     assert len(found) == 1100
     assert found[eval_hashes[7]] == (rec.value_record(7).value_hash, 7)
@@ -223,9 +217,9 @@ def test_unusable_path(tmp_path: Path, relative: str, message: str) -> None:
 
 def test_unwritable_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Tests may run as root, where chmod does not stop writes: deny through os.access.
-    import redun.backends.db.engine as engine_module
+    import redun.backends.db.sqlite as sqlite_module
 
-    monkeypatch.setattr(engine_module.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(sqlite_module.os, "access", lambda path, mode: False)
     with pytest.raises(BackendError, match="directory .* is not writable"):
         RedunBackend(f"sqlite:///{tmp_path / 'redun.db'}").load()
 
@@ -277,3 +271,20 @@ def test_reopen_and_write_to_reference_database(reference_db: Path, rec: SimpleN
     assert cached is not None and cached.value == [2, 3]
     again.close()
     assert rows(reference_db, "SELECT count(*) FROM execution") == [(4,)]
+
+
+def test_in_memory_record_through_sqlalchemy(rec: SimpleNamespace) -> None:
+    # `connect()` shares the one in-memory connection the writer and cache reader use.
+    from sqlalchemy import text
+
+    backend = RedunBackend()
+    backend.load()
+    rec.record_execution(backend, n=2)
+    backend.flush()
+    with backend.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM job")).scalar() == 3
+    rec.record_execution(backend, n=2)  # the writer still works after SQLAlchemy used it
+    backend.flush()
+    with backend.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM job")).scalar() == 6
+    backend.close()

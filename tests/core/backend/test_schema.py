@@ -14,7 +14,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from redun.backends.base import BackendError
-from redun.backends.db import CURRENT_VERSION, DB_VERSIONS, RedunBackend, versions
+from redun.backends.db import CURRENT_VERSION, DB_VERSIONS, RedunBackend, migrate
+from redun.backends.db import sqlite as sqlite_module
 from redun.backends.db.models import Base
 
 
@@ -73,22 +74,70 @@ def test_fresh_database_has_reference_schema(
     ) in ours["indexes"]
 
 
-def test_migrated_and_replayed_schemas_match(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reference_schema_db: Path
+def sqlite_master(path: Path) -> list[tuple]:
+    """Every schema object of a SQLite file, in creation order, with its stored SQL."""
+    with sqlite3.connect(path) as conn:
+        return conn.execute(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY rowid"
+        ).fetchall()
+
+
+def test_static_schema_script_matches_alembic_migration(
+    tmp_path: Path, reference_schema_db: Path
 ) -> None:
-    # The first new SQLite database runs the alembic migration; later ones replay its DDL.
-    monkeypatch.setattr(versions, "_sqlite_ddl", ())
-    paths = [tmp_path / "migrated.db", tmp_path / "replayed.db"]
-    for path in paths:
-        backend = RedunBackend(f"sqlite:///{path}")
-        backend.load()
-        backend.close()
-    assert versions._sqlite_ddl
-    assert schema_of(paths[0]) == schema_of(paths[1]) == schema_of(reference_schema_db)
-    for path in paths:
+    # New SQLite records run schema/sqlite_3_5.sql instead of the migration: they must not drift.
+    migrated = tmp_path / "migrated.db"
+    engine = create_engine(f"sqlite:///{migrated}")
+    with engine.begin() as conn:
+        migrate.run_migrations(conn)
+    engine.dispose()
+    scripted = tmp_path / "scripted.db"
+    backend = RedunBackend(f"sqlite:///{scripted}")
+    backend.load()
+    backend.close()
+    objects = sqlite_master(scripted)
+    assert len(objects) > 60 and objects == sqlite_master(migrated)
+    assert schema_of(scripted) == schema_of(reference_schema_db)
+    for path in (migrated, scripted):
         with sqlite3.connect(path) as conn:
-            assert conn.execute("SELECT version FROM redun_version").fetchall() == [(3,)]
+            rows = conn.execute("SELECT version, timestamp FROM redun_version").fetchall()
             assert conn.execute("SELECT * FROM alembic_version").fetchall() == [("0bee3d6dba76",)]
+        assert [version for version, _ in rows] == [3]
+        assert len(rows[0][1]) == len("2024-01-01 00:00:00.000000")
+
+
+def test_schema_created_meanwhile_by_another_process(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Between our first look (no tables) and our write lock, another process creates the schema.
+    other = RedunBackend(f"sqlite:///{db_path}")
+    original = sqlite_module.read_revision
+    looks: list[str | None] = []
+
+    def racing(conn: sqlite3.Connection) -> str | None:
+        revision = original(conn)
+        looks.append(revision)
+        if len(looks) == 1:
+            other.load()
+        return revision
+
+    monkeypatch.setattr(sqlite_module, "read_revision", racing)
+    backend = RedunBackend(f"sqlite:///{db_path}")
+    assert backend.upgrade() == (CURRENT_VERSION.revision, CURRENT_VERSION.revision)
+    assert looks[0] is None and looks[-1] == CURRENT_VERSION.revision
+    backend.close()
+    other.close()
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT count(*) FROM redun_version").fetchone() == (1,)
+
+
+def test_empty_file_gets_the_schema(db_path: Path) -> None:
+    db_path.write_bytes(b"")
+    backend = RedunBackend(f"sqlite:///{db_path}")
+    assert backend.get_db_revision() is None
+    assert backend.upgrade() == (None, CURRENT_VERSION.revision)
+    assert backend.get_db_revision() == CURRENT_VERSION.revision
+    backend.close()
 
 
 def test_fresh_database_version_rows(backend: RedunBackend, db_path: Path) -> None:

@@ -1,16 +1,16 @@
-"""RedunBackend: the call-graph record in SQLite or PostgreSQL, through SQLAlchemy."""
+"""RedunBackend: the call-graph record in SQLite or PostgreSQL.
+
+SQLite records are opened, written and read through Python's sqlite3 module;
+SQLAlchemy is imported only for :attr:`RedunBackend.engine` and
+:meth:`RedunBackend.connect` (``redun log``, queries) and for PostgreSQL.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
-import threading
 from collections.abc import Iterator, Mapping
-from typing import Any
-
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from typing import TYPE_CHECKING, Any
 
 from redun.backends.base import (
     Backend,
@@ -22,19 +22,16 @@ from redun.backends.base import (
     JobStart,
     ValueRecord,
 )
-from redun.backends.db import versions
 from redun.backends.db.batch import EvaluationRecord, TaskRecord
-from redun.backends.db.engine import (
-    MEMORY_URI,
-    create_db_engine,
-    describe_error,
-    display_uri,
-    is_memory,
-    parse_uri,
-)
+from redun.backends.db.database import Database, open_database
+from redun.backends.db.errors import describe_error, is_database_error
 from redun.backends.db.reader import CacheReader
+from redun.backends.db.uri import MEMORY_URI, parse_db_uri
 from redun.backends.db.writer import BatchWriter
 from redun.values import deserialize_value
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
 
 
 class RedunBackend(Backend):
@@ -47,59 +44,66 @@ class RedunBackend(Backend):
     def __init__(self, db_uri: str | None = None, config: Mapping[str, str] | None = None) -> None:
         self.config = dict(config or {})
         self.db_uri = db_uri or self.config.get("db_uri") or MEMORY_URI
-        self.url = parse_uri(self.db_uri)
-        self.db_name = display_uri(self.url)
-        self._engine: Engine | None = None
+        self.uri = parse_db_uri(self.db_uri)
+        self.db_name = self.uri.display
+        self._db: Database | None = None
         self._writer: BatchWriter | None = None
         self._reader: CacheReader | None = None
-        # One shared in-memory connection: readers and the writer take turns.
-        self._lock: contextlib.AbstractContextManager = (
-            threading.RLock() if is_memory(self.url) else contextlib.nullcontext()
-        )
 
     # Lifecycle ----------------------------------------------------------------------
     @property
     def is_loaded(self) -> bool:
         return self._writer is not None
 
-    @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            raise BackendError("the redun database is not open; call load() first")
-        return self._engine
+    def _database(self) -> Database:
+        if self._db is None:
+            self._db = open_database(self.uri)
+        return self._db
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Turn database errors into one-line BackendErrors."""
+        try:
+            yield
+        except BackendError:
+            raise
+        except Exception as error:
+            if not is_database_error(error):
+                raise
+            raise BackendError(describe_error(error, self.db_name)) from None
 
     def load(self) -> None:
         """Open the database, creating the schema in a new one. Raises BackendError."""
         if self._writer is not None:
             return
         self.upgrade()
-        self._writer = BatchWriter(self.engine, self.db_name, self._lock)
+        self._writer = BatchWriter(self._database())
 
     def upgrade(self) -> tuple[str | None, str]:
         """Create or check the schema; returns the alembic revision (before, after)."""
-        engine = self._open_engine()
-        try:
-            with self._lock, engine.begin() as conn:
-                return versions.upgrade_schema(conn, self.db_name)
-        except (SQLAlchemyError, OSError, BackendError) as error:
-            raise BackendError(describe_error(error, self.db_name)) from None
+        with self._errors():
+            return self._database().open()
 
     def get_db_revision(self) -> str | None:
         """The database's current alembic revision (None if it has no schema yet)."""
-        if self.url.get_backend_name() == "sqlite" and not is_memory(self.url):
-            if not os.path.exists(self.url.database or ""):
-                return None
-        engine = self._open_engine()
-        try:
-            with self._lock, engine.connect() as conn:
-                return versions.get_revision(conn)
-        except (SQLAlchemyError, OSError, BackendError) as error:
-            raise BackendError(describe_error(error, self.db_name)) from None
+        with self._errors():
+            return self._database().revision()
 
-    def _open_engine(self) -> Engine:
-        if self._engine is None:
-            self._engine = create_db_engine(self.url)
-        return self._engine
+    @property
+    def engine(self) -> Engine:
+        """A SQLAlchemy engine on the record (imports SQLAlchemy on first use)."""
+        if self._writer is None or self._db is None:
+            raise BackendError("the redun database is not open; call load() first")
+        with self._errors():
+            return self._db.engine()
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A SQLAlchemy connection for reading the record (committed data only)."""
+        engine = self.engine
+        lock = self._db.lock if self._db is not None else None
+        with lock or contextlib.nullcontext(), engine.connect() as conn:
+            yield conn
 
     def flush(self) -> None:
         if self._writer is not None:
@@ -107,22 +111,14 @@ class RedunBackend(Backend):
 
     def close(self) -> None:
         writer, self._writer = self._writer, None
-        reader, self._reader = self._reader, None
+        self._reader = None
         try:
-            if reader is not None:
-                reader.close()
             if writer is not None:
                 writer.close()
         finally:
-            if self._engine is not None:
-                self._engine.dispose()
-                self._engine = None
-
-    @contextlib.contextmanager
-    def connect(self) -> Iterator[Connection]:
-        """A connection for reading the record (committed data only)."""
-        with self._lock, self.engine.connect() as conn:
-            yield conn
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
     # Writes -------------------------------------------------------------------------
     def _put(self, record: Any) -> None:
@@ -161,10 +157,8 @@ class RedunBackend(Backend):
     # Reads --------------------------------------------------------------------------
     def get_evaluations(self, eval_hashes: list[str]) -> dict[str, tuple[str, Any]]:
         found: dict[str, tuple[str, Any]] = {}
-        try:
+        with self._errors():
             rows = self._cache_reader().evaluations(list(dict.fromkeys(eval_hashes)))
-        except Exception as error:  # the DBAPI's own error types differ per driver
-            raise BackendError(describe_error(error, self.db_name)) from None
         for eval_hash, value_hash, type_name, data in rows:
             try:
                 found[eval_hash] = (value_hash, deserialize_value(type_name, bytes(data)))
@@ -174,10 +168,8 @@ class RedunBackend(Backend):
 
     def find_cached_call(self, task_hash: str, args_hash: str) -> CachedCall | None:
         """The newest non-error call for this task and arguments; None if none or unreadable."""
-        try:
+        with self._errors():
             row = self._cache_reader().newest_call(task_hash, args_hash)
-        except Exception as error:  # the DBAPI's own error types differ per driver
-            raise BackendError(describe_error(error, self.db_name)) from None
         if row is None:
             return None
         call_hash, value_hash, type_name, data, task_hashes = row
@@ -189,5 +181,7 @@ class RedunBackend(Backend):
 
     def _cache_reader(self) -> CacheReader:
         if self._reader is None:
-            self._reader = CacheReader(self.engine, self._lock if is_memory(self.url) else None)
+            if self._writer is None or self._db is None:
+                raise BackendError("the redun database is not open; call load() first")
+            self._reader = CacheReader(self._db)
         return self._reader

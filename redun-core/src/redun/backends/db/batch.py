@@ -6,7 +6,6 @@ Content-addressed rows already written by this process are skipped.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,6 +86,25 @@ class Batch:
             (self.tasks, self.values, self.call_nodes, self.evaluations, self.job_inserts,
              self.job_updates, self.executions, self.tags)
         )  # fmt: skip
+
+    def table_rows(self) -> list[tuple[str, list[dict]]]:
+        """(table, rows) in foreign-key order; ``job_update`` updates jobs started earlier."""
+        return [
+            ("task", list(self.tasks.values())),
+            ("value", list(self.values.values())),
+            ("file", list(self.files.values())),
+            ("subvalue", list(self.subvalues.values())),
+            ("call_node", list(self.call_nodes.values())),
+            ("call_edge", self.call_edges),
+            ("call_subtree_task", self.subtree_tasks),
+            ("argument", list(self.arguments.values())),
+            ("argument_result", self.argument_results),
+            ("evaluation", list(self.evaluations.values())),
+            ("job", list(self.job_inserts.values())),
+            ("execution", list(self.executions.values())),
+            ("job_update", list(self.job_updates.values())),
+            ("tag", list(self.tags.values())),
+        ]
 
     def add(self, record: Any) -> None:
         """Add one queued record's rows."""
@@ -230,8 +248,3 @@ class Batch:
                 "value": value,
                 "is_current": True,
             }
-
-
-def utcnow() -> dt.datetime:
-    """The current time as naive UTC, as the record stores it."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

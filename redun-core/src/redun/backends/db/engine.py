@@ -1,84 +1,66 @@
-"""Opening the database: engines for SQLite files, in-memory SQLite and PostgreSQL.
+"""SQLAlchemy engines on the record: for PostgreSQL, and for queries on SQLite.
 
-Every failure becomes a one-line :class:`BackendError` naming the database and the fix.
+Importing this module imports SQLAlchemy; the SQLite hot path never does
+(see :mod:`redun.backends.db.sqlite`).
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
+import sqlite3
 from typing import Any
 
 from sqlalchemy import URL, Engine, create_engine, event, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 
 from redun.backends.base import BackendError
+from redun.backends.db.errors import describe_error
+from redun.backends.db.sqlite import BUSY_TIMEOUT, configure
 
-MEMORY_URI = "sqlite://"
-SQLITE_BUSY_TIMEOUT = 60.0  # seconds to wait for another process's write lock
-
-
-def parse_uri(db_uri: str) -> URL:
-    """Parse a database URI, raising BackendError for one SQLAlchemy cannot read."""
-    try:
-        return make_url(db_uri)
-    except ArgumentError:
-        raise BackendError(
-            f"cannot parse db_uri {db_uri!r}; use sqlite:///PATH or postgresql://USER@HOST/DB"
-        ) from None
+__all__ = [
+    "describe_error",
+    "postgres_engine",
+    "shared_connection_engine",
+    "sqlite_file_engine",
+]
 
 
-def is_memory(url: URL) -> bool:
-    """Whether ``url`` names an in-memory SQLite database."""
-    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
-
-
-def display_uri(url: URL) -> str:
-    """The URI with any password hidden, for messages."""
-    return url.render_as_string(hide_password=True)
-
-
-def create_db_engine(url: URL) -> Engine:
-    """An engine for ``url``; SQLite files get WAL mode and synchronous=NORMAL."""
-    backend = url.get_backend_name()
-    if backend == "sqlite":
-        if is_memory(url):
-            return create_engine(
-                MEMORY_URI,
-                poolclass=StaticPool,
-                connect_args={"check_same_thread": False},
-            )
-        check_sqlite_path(url.database or "")
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
-        event.listen(engine, "connect", _configure_sqlite)
-        return engine
-    if backend == "postgresql":
-        try:
-            return create_engine(_postgres_driver(url), pool_pre_ping=True)
-        except ImportError as error:
-            raise BackendError(
-                f"the driver for {display_uri(url)!r} is not installed ({error}); install it"
-            ) from None
-    raise BackendError(
-        f"unsupported database {display_uri(url)!r}; use sqlite:///PATH or postgresql://..."
+def sqlite_file_engine(path: str) -> Engine:
+    """An engine on the SQLite file at ``path``, with the record's pragmas."""
+    engine = create_engine(
+        URL.create("sqlite", database=path), connect_args={"timeout": BUSY_TIMEOUT}
     )
+    event.listen(engine, "connect", _configure_sqlite)
+    return engine
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
+    configure(dbapi_connection)
+
+
+def shared_connection_engine(conn: sqlite3.Connection) -> Engine:
+    """An engine whose only connection is ``conn`` (an in-memory database shared by all)."""
+    return create_engine("sqlite://", creator=lambda: conn, poolclass=StaticPool)
+
+
+def postgres_engine(db_uri: str, db_name: str) -> Engine:
+    """An engine for a PostgreSQL URI, naming an installed driver when the URI names none."""
     try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        # Job and call ids are random, so index inserts touch pages all over the file:
-        # a 256 MiB page cache (allocated only as it fills) keeps them in memory.
-        cursor.execute("PRAGMA cache_size=-262144")
-    finally:
-        cursor.close()
+        url = make_url(db_uri)
+    except ArgumentError:
+        raise BackendError(
+            f"cannot parse db_uri {db_name!r}; use sqlite:///PATH or postgresql://USER@HOST/DB"
+        ) from None
+    try:
+        return create_engine(_postgres_driver(url), pool_pre_ping=True)
+    except ImportError as error:
+        raise BackendError(
+            f"the driver for {db_name!r} is not installed ({error}); install it"
+        ) from None
 
 
 def _postgres_driver(url: URL) -> URL:
-    """Name an installed driver (psycopg2, else psycopg 3) when the URI names none."""
     if url.drivername != "postgresql":
         return url
     for module, drivername in (
@@ -90,49 +72,3 @@ def _postgres_driver(url: URL) -> URL:
     raise BackendError(
         "no PostgreSQL driver is installed; `pip install psycopg2-binary` (or psycopg)"
     )
-
-
-def check_sqlite_path(path: str) -> None:
-    """Raise BackendError if the SQLite file at ``path`` cannot be created or written."""
-    path = os.path.abspath(path)
-    directory = os.path.dirname(path)
-    if os.path.isdir(path):
-        raise BackendError(f"database path {path} is a directory; point db_uri at a file")
-    if not os.path.isdir(directory):
-        raise BackendError(
-            f"cannot create database {path}: directory {directory} does not exist; "
-            "create it or fix [backend] db_uri"
-        )
-    # WAL mode writes -wal and -shm files beside the database, so the directory must be writable.
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise BackendError(
-            f"cannot write database {path}: directory {directory} is not writable; "
-            "fix its permissions or choose another [backend] db_uri"
-        )
-    if os.path.exists(path) and not os.access(path, os.R_OK | os.W_OK):
-        raise BackendError(
-            f"cannot write database {path}: the file is not readable and writable; "
-            "fix its permissions or choose another [backend] db_uri"
-        )
-
-
-def describe_error(error: BaseException, db_name: str) -> str:
-    """A one-line explanation of a database error."""
-    if not isinstance(error, (SQLAlchemyError, OSError)):
-        return str(error)
-    orig = getattr(error, "orig", None) or error
-    message = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-    lowered = message.lower()
-    if "not a database" in lowered or "malformed" in lowered:
-        return (
-            f"database {db_name} is corrupt or not a SQLite database ({message}); "
-            "move it away or point [backend] db_uri at another file"
-        )
-    if "unable to open" in lowered or "readonly" in lowered or "read-only" in lowered:
-        return (
-            f"cannot open database {db_name} for writing ({message}); "
-            "check the path and its permissions"
-        )
-    if "locked" in lowered:
-        return f"database {db_name} is locked by another process ({message}); try again later"
-    return f"database {db_name}: {message}"

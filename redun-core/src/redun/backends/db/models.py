@@ -28,9 +28,12 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from redun.backends.db.rawsql import ERROR_VALUE_TYPE, json_text
+
+__all__ = ["ERROR_VALUE_TYPE", "TABLES", "Base"]
+
 HASH = String(40)
 TAG_ENTITY_TYPES = ("Execution", "Job", "CallNode", "Task", "Value", "Null")
-ERROR_VALUE_TYPE = "redun.ErrorValue"
 
 
 class UTCDateTime(TypeDecorator):
@@ -64,7 +67,7 @@ class JSONText(TypeDecorator):
         return dialect.type_descriptor(String())
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        return value if dialect.name == "postgresql" else json.dumps(value, sort_keys=True)
+        return value if dialect.name == "postgresql" else json_text(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         if dialect.name == "postgresql" or value is None:

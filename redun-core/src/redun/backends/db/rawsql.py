@@ -1,21 +1,24 @@
-"""Bulk inserts for the tables every job writes, as prepared DBAPI statements.
+"""The writer's SQL: bulk inserts for every table, as prepared DBAPI statements.
 
-The SQL expression layer processes each bound row in Python (type coercion,
-key lookups); for the hundreds of thousands of rows a large run writes, that
-is most of the writer's time. These statements go to the driver directly,
-with rows as tuples in column order. Rare tables (tasks, executions, tags)
-still go through SQLAlchemy.
+Rows go to the driver directly as tuples in column order, in the stored form
+SQLAlchemy's models used: on SQLite, times are naive UTC text
+``YYYY-MM-DD HH:MM:SS.ffffff``, booleans 0/1 and tag values JSON text; on
+PostgreSQL, times are timezone-aware and tag values are cast to JSONB.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
 
-# Columns per hot table, in the order the tuples carry them.
+ERROR_VALUE_TYPE = "redun.ErrorValue"  # value.type of a failed call's result
+
+# Columns per table, in the order the tuples carry them.
 COLUMNS: dict[str, tuple[str, ...]] = {
+    "task": ("hash", "name", "namespace", "source"),
     "value": ("value_hash", "type", "format", "value"),
     "file": ("value_hash", "path"),
     "subvalue": ("value_hash", "parent_value_hash"),
@@ -29,66 +32,102 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "id", "start_time", "end_time", "task_hash", "cached", "call_hash", "parent_id",
         "execution_id",
     ),
+    "execution": ("id", "args", "job_id", "updated_time"),
+    "tag": ("tag_hash", "entity_type", "entity_id", "key", "value", "is_current"),
 }  # fmt: skip
-_TIME_COLUMNS = {"timestamp", "start_time", "end_time", "b_end_time"}
-_UPSERT_KEYS = {"evaluation": "eval_hash"}
 JOB_UPDATE_COLUMNS = ("b_end_time", "b_call_hash", "b_cached", "b_id")
-
-
-def _sqlite_time(value: dt.datetime | None) -> str | None:
-    # The text form SQLAlchemy (and so redun 0.44) stores: always with microseconds.
-    return None if value is None else value.strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def _postgres_time(value: dt.datetime | None) -> dt.datetime | None:
-    return None if value is None else value.replace(tzinfo=dt.timezone.utc)
-
+_TIME_COLUMNS = {"timestamp", "start_time", "end_time", "updated_time", "b_end_time"}
+_JSON_COLUMNS = {("tag", "value")}
+_UPSERT_KEYS = {"evaluation": "eval_hash", "execution": "id"}
+_POSTGRES_CASTS = {("tag", "entity_type"): "tagentity", ("tag", "value"): "JSONB"}
+_QUOTED = {"key"}  # column names that are SQL keywords
 
 # Rows per multi-row INSERT: one statement step per chunk instead of per row, which
 # matters because the driver releases and retakes the GIL around every step.
 ROWS_PER_STATEMENT = 500
 
 
-class RawStatements:
-    """Prepared SQL and row converters for one database dialect."""
+def sqlite_time(value: dt.datetime | None) -> str | None:
+    """The text SQLite records hold for a UTC time (naive or aware): always with microseconds."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value.isoformat(" ", "microseconds")
 
-    def __init__(self, dialect_name: str, paramstyle: str) -> None:
-        mark = "?" if paramstyle == "qmark" else "%s"
-        self._mark = mark
+
+def postgres_time(value: dt.datetime | None) -> dt.datetime | None:
+    """A timezone-aware UTC time (naive values are UTC)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.timezone.utc)
+
+
+def json_text(value: Any) -> str:
+    """A tag value as stored: JSON with sorted keys."""
+    return json.dumps(value, sort_keys=True)
+
+
+def _name(column: str) -> str:
+    return f'"{column}"' if column in _QUOTED else column
+
+
+class RawStatements:
+    """Prepared SQL and row converters for one database dialect (``sqlite`` or ``postgresql``)."""
+
+    def __init__(self, dialect_name: str) -> None:
+        self._postgres = dialect_name == "postgresql"
+        self._mark = "%s" if self._postgres else "?"
+        self.to_time = postgres_time if self._postgres else sqlite_time
         self._multi: dict[tuple[str, int], str] = {}
-        self.to_time = _sqlite_time if dialect_name == "sqlite" else _postgres_time
-        self.sql: dict[str, str] = {}
+        self._groups: dict[str, str] = {}
         self._conflict: dict[str, str] = {}
         self._converters: dict[str, Callable[[dict], tuple]] = {}
+        self.sql: dict[str, str] = {}
         for table, columns in COLUMNS.items():
-            marks = ", ".join([mark] * len(columns))
-            names = ", ".join(columns)
-            self.sql[table] = f"INSERT INTO {table} ({names}) VALUES ({marks})"
+            self._groups[table] = "(" + ", ".join(self._marks(table, columns)) + ")"
             key = _UPSERT_KEYS.get(table)
             if key is None:
                 self._conflict[table] = " ON CONFLICT DO NOTHING"
             else:
                 updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
                 self._conflict[table] = f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
-            self.sql[table] += self._conflict[table]
-            self._converters[table] = self._converter(columns)
+            self.sql[table] = self._insert_sql(table, 1)
+            self._converters[table] = self._converter(table, columns)
+        mark = self._mark
         self.sql["job_update"] = (
             f"UPDATE job SET end_time = {mark}, call_hash = {mark}, cached = {mark} "
             f"WHERE id = {mark}"
         )
-        self._converters["job_update"] = self._converter(JOB_UPDATE_COLUMNS)
+        self._converters["job_update"] = self._converter("job_update", JOB_UPDATE_COLUMNS)
 
-    def _converter(self, columns: tuple[str, ...]) -> Callable[[dict], tuple]:
+    def _marks(self, table: str, columns: tuple[str, ...]) -> list[str]:
+        casts = _POSTGRES_CASTS if self._postgres else {}
+        return [
+            f"CAST({self._mark} AS {casts[table, c]})" if (table, c) in casts else self._mark
+            for c in columns
+        ]
+
+    def _insert_sql(self, table: str, count: int) -> str:
+        names = ", ".join(_name(c) for c in COLUMNS[table])
+        values = ", ".join([self._groups[table]] * count)
+        return f"INSERT INTO {table} ({names}) VALUES {values}{self._conflict[table]}"
+
+    def _converter(self, table: str, columns: tuple[str, ...]) -> Callable[[dict], tuple]:
         getter = itemgetter(*columns)
-        times = [i for i, name in enumerate(columns) if name in _TIME_COLUMNS]
-        if not times:
+        changes: list[tuple[int, Callable[[Any], Any]]] = []
+        for i, name in enumerate(columns):
+            if name in _TIME_COLUMNS:
+                changes.append((i, self.to_time))
+            elif (table, name) in _JSON_COLUMNS:
+                changes.append((i, json_text))
+        if not changes:
             return getter
-        to_time = self.to_time
 
         def convert(row: dict) -> tuple:
             values = list(getter(row))
-            for i in times:
-                values[i] = to_time(values[i])
+            for i, change in changes:
+                values[i] = change(values[i])
             return tuple(values)
 
         return convert
@@ -100,14 +139,7 @@ class RawStatements:
     def _multi_sql(self, table: str, count: int) -> str:
         sql = self._multi.get((table, count))
         if sql is None:
-            columns = COLUMNS[table]
-            group = "(" + ", ".join([self._mark] * len(columns)) + ")"
-            sql = (
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-                + ", ".join([group] * count)
-                + self._conflict[table]
-            )
-            self._multi[(table, count)] = sql
+            sql = self._multi[(table, count)] = self._insert_sql(table, count)
         return sql
 
     def execute(self, cursor: Any, table: str, rows: list[dict]) -> None:

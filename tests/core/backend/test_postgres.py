@@ -1,0 +1,61 @@
+"""The record on PostgreSQL: schema by alembic, rows by the writer's raw statements.
+
+Runs when REDUN_TEST_POSTGRES_URI names a server the tests may create databases on
+(e.g. ``postgresql://postgres@127.0.0.1:5432/postgres``); each test gets a new database.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import make_url, text
+
+from redun.backends.db import CURRENT_VERSION, RedunBackend
+from redun.backends.db.engine import postgres_engine
+
+SERVER_URI = os.environ.get("REDUN_TEST_POSTGRES_URI", "")
+pytestmark = pytest.mark.skipif(not SERVER_URI, reason="set REDUN_TEST_POSTGRES_URI to run")
+
+
+@pytest.fixture
+def pg_uri() -> Iterator[str]:
+    name = f"redun_test_{uuid.uuid4().hex[:12]}"
+    admin = postgres_engine(SERVER_URI, "test server").execution_options(
+        isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    yield make_url(SERVER_URI).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+    admin.engine.dispose()
+
+
+def test_record_round_trip(pg_uri: str, rec: SimpleNamespace) -> None:
+    backend = RedunBackend(pg_uri)
+    assert backend.get_db_revision() is None
+    backend.load()
+    ids = rec.record_execution(backend, n=3)
+    rec.record_execution(backend, n=3, cached=True)
+    backend.record_evaluation("e" * 40, rec.add.hash, "a" * 40, rec.value_record(5))
+    backend.flush()
+    backend.record_evaluation("e" * 40, rec.add.hash, "a" * 40, rec.value_record(6))
+    backend.flush()
+    assert backend.get_evaluations(["e" * 40])["e" * 40][1] == 6
+    cached = backend.find_cached_call(rec.main.hash, ids.root_call.args_hash)
+    assert cached is not None and cached.value == [3, 4, 5]
+    with backend.connect() as conn:
+        tags = conn.execute(text("SELECT entity_type, value, is_current FROM tag")).fetchall()
+        jobs = conn.execute(text("SELECT start_time, cached FROM job")).fetchall()
+    assert set(tags) == {("Execution", "me", True)}
+    assert len(jobs) == 8 and all(start.tzinfo is not None for start, _ in jobs)
+    assert sorted(cached for _, cached in jobs) == [False] * 4 + [True] * 4
+    backend.close()
+    again = RedunBackend(pg_uri)
+    assert again.get_db_revision() == CURRENT_VERSION.revision
+    again.load()
+    again.close()
