@@ -1,12 +1,11 @@
 """The record on PostgreSQL: schema by alembic, rows by the writer's raw statements.
 
-Runs when REDUN_TEST_POSTGRES_URI names a server the tests may create databases on
-(e.g. ``postgresql://postgres@127.0.0.1:5432/postgres``); each test gets a new database.
+The server comes from the ``postgres_server_uri`` fixture (tests/services/postgres.py);
+each test gets a new database on it.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from types import SimpleNamespace
@@ -17,19 +16,16 @@ from sqlalchemy import make_url, text
 from redun.backends.db import CURRENT_VERSION, RedunBackend
 from redun.backends.db.engine import postgres_engine
 
-SERVER_URI = os.environ.get("REDUN_TEST_POSTGRES_URI", "")
-pytestmark = pytest.mark.skipif(not SERVER_URI, reason="set REDUN_TEST_POSTGRES_URI to run")
-
 
 @pytest.fixture
-def pg_uri() -> Iterator[str]:
+def pg_uri(postgres_server_uri: str) -> Iterator[str]:
     name = f"redun_test_{uuid.uuid4().hex[:12]}"
-    admin = postgres_engine(SERVER_URI, "test server").execution_options(
+    admin = postgres_engine(postgres_server_uri, "test server").execution_options(
         isolation_level="AUTOCOMMIT"
     )
     with admin.connect() as conn:
         conn.execute(text(f"CREATE DATABASE {name}"))
-    yield make_url(SERVER_URI).set(database=name).render_as_string(hide_password=False)
+    yield make_url(postgres_server_uri).set(database=name).render_as_string(hide_password=False)
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
     admin.engine.dispose()
