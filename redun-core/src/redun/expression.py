@@ -8,6 +8,7 @@ nodes. Nothing runs until the scheduler evaluates the graph.
 from __future__ import annotations
 
 import contextlib
+import copyreg
 import dataclasses
 import operator
 import pickle
@@ -16,8 +17,14 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from redun import nested
-from redun.hashing import hash_struct
-from redun.values import Value, get_type_name, get_value_hash
+from redun.hashing import hash_struct, pickle_dumps
+from redun.values import (
+    Value,
+    deserialize_value,
+    get_type_name,
+    get_value_hash,
+    serialize_value,
+)
 
 if TYPE_CHECKING:
     from redun.task import Task
@@ -149,12 +156,15 @@ class Expression(Value):
     def _node_parts(self) -> tuple:
         raise NotImplementedError
 
+    def _legacy_state(self) -> dict:
+        """This node's pickle state in redun 0.44.1's layout."""
+        return {}
+
     def serialize(self) -> bytes:
-        return pickle.dumps(self, protocol=3)
+        return pickle_dumps(self)
 
     def __reduce__(self) -> tuple:
-        # Flatten the graph so deep chains pickle without deep recursion.
-        return (_rebuild_graph, _flatten_graph(self))
+        return _reduce_expression(self)
 
 
 def _child_expressions(expr: Expression) -> list[Expression]:
@@ -225,6 +235,144 @@ def _repr_level() -> Iterator[bool]:
         _repr_state.depth = depth
 
 
+# Storage -----------------------------------------------------------------------
+# An expression pickles in redun 0.44.1's layout (copyreg, one state dict per node, with
+# the arguments as nested pickles), so redun 0.44.1 can read the records we write. That
+# layout recurses once per level and writes a node once per parent, so a graph deeper than
+# _LEGACY_MAX_DEPTH, or one whose shared nodes would be written too many extra times, is
+# stored as a flat node table instead (which redun 0.44.1, limited to shallow graphs, never
+# needs to read).
+
+_LEGACY_MAX_DEPTH = 100
+_LEGACY_MAX_COPIES = 10_000
+# Extra state key (ignored by redun 0.44.1): numbers a node written under several parents,
+# so that reading it back yields one shared object again.
+_GRAPH_NODE = "graph_node"
+_storage = threading.local()
+
+
+def _distinct_children(value: Any) -> list[Expression]:
+    """Expressions nested in one pickled argument container, each once."""
+    found = {id(e): e for e in nested.iter_leaves(value, is_expression)}
+    return list(found.values())
+
+
+def _argument_slots(expr: Expression) -> list[list[Expression]]:
+    """A node's children per nested pickle it writes (args, kwargs)."""
+    if isinstance(expr, ApplyExpression):
+        return [_distinct_children(expr.args), _distinct_children(expr.kwargs)]
+    return []
+
+
+class _LegacyWriter:
+    """Builds redun 0.44.1 state dicts for every node of one graph being pickled."""
+
+    def __init__(self, nodes: list[Expression], marks: dict[int, int]) -> None:
+        self.nodes = {id(expr): expr for expr in nodes}
+        self.marks = marks
+        self.states: dict[int, dict] = {}
+
+    def owns(self, expr: Expression) -> bool:
+        return self.nodes.get(id(expr)) is expr
+
+    def state(self, expr: Expression) -> dict:
+        state = self.states.get(id(expr))
+        if state is None:
+            state = expr._legacy_state()
+            mark = self.marks.get(id(expr))
+            if mark is not None:
+                state[_GRAPH_NODE] = mark
+            self.states[id(expr)] = state
+        return state
+
+
+def _plan_legacy(order: list[Expression]) -> _LegacyWriter | None:
+    """A writer for the graph in ``order`` (children first); None if it needs the flat table."""
+    depths: dict[int, int] = {}
+    written: dict[int, int] = {}  # how many nodes the legacy layout writes for each subtree
+    parents: dict[int, int] = {}
+    cap = len(order) + _LEGACY_MAX_COPIES + 1
+    for expr in order:
+        depth = size = 1
+        for slot in _argument_slots(expr):
+            for child in slot:
+                key = id(child)
+                depth = max(depth, depths[key] + 1)
+                size += written[key]
+                parents[key] = parents.get(key, 0) + 1
+        if depth > _LEGACY_MAX_DEPTH:
+            return None
+        depths[id(expr)] = depth
+        written[id(expr)] = min(size, cap)
+    if written[id(order[-1])] - len(order) > _LEGACY_MAX_COPIES:
+        return None
+    shared = [expr for expr in order if parents.get(id(expr), 0) > 1]
+    return _LegacyWriter(order, {id(expr): number for number, expr in enumerate(shared)})
+
+
+def _reduce_expression(expr: Expression) -> tuple:
+    writer: _LegacyWriter | None = getattr(_storage, "writer", None)
+    if writer is not None and writer.owns(expr):
+        return (copyreg.__newobj__, (type(expr),), writer.state(expr))
+    # A new graph to pickle (possibly one hidden inside an opaque argument).
+    order = _topological(expr)
+    planned = _plan_legacy(order)
+    if planned is None:
+        return (_rebuild_graph, _flatten_graph(order))
+    _storage.writer = planned
+    try:
+        return (copyreg.__newobj__, (type(expr),), planned.state(expr))
+    finally:
+        _storage.writer = writer
+
+
+class _LegacyReader:
+    """Joins the copies of shared nodes while one redun 0.44.1-layout pickle is read."""
+
+    def __init__(self) -> None:
+        self.marked: dict[int, tuple[Expression, int]] = {}
+        self.first: dict[int, Expression] = {}
+
+    def register(self, expr: Expression, mark: int | None) -> None:
+        if mark is not None:
+            self.marked[id(expr)] = (expr, mark)
+            self.first.setdefault(mark, expr)
+
+    def _original(self, expr: Expression) -> Expression | None:
+        entry = self.marked.get(id(expr))
+        if entry is None or entry[0] is not expr:
+            return None
+        original = self.first[entry[1]]
+        return None if original is expr else original
+
+    def join_copies(self, value: Any) -> Any:
+        """``value`` with every copy of a shared node replaced by its first copy."""
+        if not self.marked or not any(
+            self._original(e) is not None for e in nested.iter_leaves(value, is_expression)
+        ):
+            return value
+
+        def first_copy(expr: Expression) -> Expression:
+            original = self._original(expr)
+            return expr if original is None else original
+
+        return nested.map_nested(value, is_expression, first_copy)
+
+
+@contextlib.contextmanager
+def _legacy_reading() -> Iterator[_LegacyReader]:
+    """The reader of the outermost expression being unpickled on this thread."""
+    reader = getattr(_storage, "reader", None)
+    if reader is not None:
+        yield reader
+        return
+    reader = _storage.reader = _LegacyReader()
+    try:
+        yield reader
+    finally:
+        _storage.reader = None
+
+
 class _Ref:
     """Placeholder for a sub-expression inside a flattened graph."""
 
@@ -237,8 +385,7 @@ class _Ref:
         return (_Ref, (self.index,))
 
 
-def _flatten_graph(root: Expression) -> tuple:
-    order = _topological(root)
+def _flatten_graph(order: list[Expression]) -> tuple:
     index = {id(expr): i for i, expr in enumerate(order)}
 
     def to_ref(expr: Expression) -> _Ref:
@@ -255,6 +402,7 @@ def _flatten_graph(root: Expression) -> tuple:
 
 
 def _rebuild_graph(nodes: list[tuple]) -> Expression:
+    """Unpickle a flat node table (children first) back into an expression graph."""
     built: list[Expression] = []
 
     def from_ref(ref: _Ref) -> Expression:
@@ -288,10 +436,13 @@ class ValueExpression(Expression):
     def _node_parts(self) -> tuple:
         return ("value", self.value)
 
-    def __setstate__(self, state: dict) -> None:  # redun 0.4x pickles
-        from redun.values import deserialize_value
+    def _legacy_state(self) -> dict:
+        return {"value_type": get_type_name(self.value), "value": serialize_value(self.value)}
 
-        self.value = deserialize_value(state["value_type"], state["value"])
+    def __setstate__(self, state: dict) -> None:  # redun 0.4x layout
+        with _legacy_reading() as reader:
+            self.value = deserialize_value(state["value_type"], state["value"])
+            reader.register(self, state.get(_GRAPH_NODE))
 
 
 class ApplyExpression(Expression):
@@ -300,10 +451,14 @@ class ApplyExpression(Expression):
     args: tuple
     kwargs: dict
 
-    def __setstate__(self, state: dict) -> None:  # redun 0.4x pickles
-        args, kwargs = state["args"], state["kwargs"]
-        self.args = pickle.loads(args) if isinstance(args, bytes) else args
-        self.kwargs = pickle.loads(kwargs) if isinstance(kwargs, bytes) else kwargs
+    def __setstate__(self, state: dict) -> None:  # redun 0.4x layout
+        with _legacy_reading() as reader:
+            args, kwargs = state["args"], state["kwargs"]
+            args = pickle.loads(args) if isinstance(args, bytes) else args
+            kwargs = pickle.loads(kwargs) if isinstance(kwargs, bytes) else kwargs
+            self.args = reader.join_copies(args)
+            self.kwargs = reader.join_copies(kwargs)
+            reader.register(self, state.get(_GRAPH_NODE))
 
 
 class TaskExpression(ApplyExpression):
@@ -363,7 +518,17 @@ class TaskExpression(ApplyExpression):
     def _node_parts(self) -> tuple:
         return ("task", self.task_name, self.args, self.kwargs, self._options, self._length)
 
-    def __setstate__(self, state: dict) -> None:  # redun 0.4x pickles
+    def _legacy_state(self) -> dict:
+        return {
+            "task_name": self.task_name,
+            "args": pickle_dumps(self.args),
+            "kwargs": pickle_dumps(self.kwargs),
+            "task_options": dict(self._options),
+            "export_options": set(),
+            "length": self._length,
+        }
+
+    def __setstate__(self, state: dict) -> None:  # redun 0.4x layout
         super().__setstate__(state)
         self.task_name = state["task_name"]
         self._options = state.get("task_options") or {}
@@ -436,7 +601,14 @@ class SimpleExpression(ApplyExpression):
     def _node_parts(self) -> tuple:
         return ("simple", self.func_name, self.args, self.kwargs)
 
-    def __setstate__(self, state: dict) -> None:  # redun 0.4x pickles
+    def _legacy_state(self) -> dict:
+        return {
+            "func_name": self.func_name,
+            "args": pickle_dumps(self.args),
+            "kwargs": pickle_dumps(self.kwargs),
+        }
+
+    def __setstate__(self, state: dict) -> None:  # redun 0.4x layout
         super().__setstate__(state)
         self.func_name = state["func_name"]
 

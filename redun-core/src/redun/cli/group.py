@@ -77,7 +77,13 @@ class RedunGroup(click.Group):
         return sorted(self.commands)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        self.add_plugin_commands()
+        from redun.plugins.builtin import BUILTIN_COMMANDS
+
+        if cmd_name in BUILTIN_COMMANDS and cmd_name not in self.commands:
+            # A built-in command needs no plugin discovery (it costs tens of milliseconds).
+            add_lazy_command(self, cmd_name, *BUILTIN_COMMANDS[cmd_name])
+        if cmd_name not in self.commands:
+            self.add_plugin_commands()
         command = self.commands.get(cmd_name)
         if isinstance(command, LazyCommand):
             try:

@@ -30,4 +30,5 @@ def register_commands(cli: click.Group) -> None:
     from redun.cli.group import add_lazy_command
 
     for name, (target, help_text) in BUILTIN_COMMANDS.items():
-        add_lazy_command(cli, name, target, help_text)
+        if name not in cli.commands:  # a command run before plugins loaded is already there
+            add_lazy_command(cli, name, target, help_text)

@@ -65,11 +65,16 @@ class SchedulerConfig:
 
     def build_executors(self, scheduler: Scheduler) -> dict[str, Executor]:
         """One executor per [executors.NAME] section, plus the default local one."""
-        from redun.plugins import get_executor_classes
-
-        classes = get_executor_classes()
         sections = self.executor_sections()
         sections.setdefault("default", {"type": "local"})
+        if all(options.get("type", "local") == "local" for options in sections.values()):
+            from redun.executors.local import LocalExecutor
+
+            classes: dict[str, type] = {"local": LocalExecutor}  # no plugin discovery needed
+        else:
+            from redun.plugins import get_executor_classes
+
+            classes = get_executor_classes()
         executors: dict[str, Executor] = {}
         for name, options in sections.items():
             type_name = options.get("type", "local")
