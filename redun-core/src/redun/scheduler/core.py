@@ -9,7 +9,9 @@ backend records in the background.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import getpass
 import json
 import queue
@@ -72,6 +74,24 @@ def set_current_scheduler(scheduler: Scheduler | None) -> None:
     _current_scheduler.clear()
     if scheduler is not None:
         _current_scheduler.append(scheduler)
+
+
+@contextlib.contextmanager
+def _fewer_gc_passes() -> Any:
+    """Collect cyclic garbage less often while a run allocates millions of small objects.
+
+    Objects alive before the run are frozen out of collections, and generation 0 is
+    collected every 100,000 allocations instead of 700: a run's jobs live until its
+    end anyway, and scanning them over and over made large runs slower per task.
+    """
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(100_000, thresholds[1], thresholds[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def _utcnow() -> dt.datetime:
@@ -170,7 +190,8 @@ class Scheduler:
             promise.defer(
                 lambda _: self._evaluate(expr, None).then(outcome.do_resolve, outcome.do_reject)
             )
-            self._loop(outcome)
+            with _fewer_gc_passes():
+                self._loop(outcome)
         except BaseException as error:  # KeyboardInterrupt, or a bug: leave no job running
             self._abort(error)
             raise
