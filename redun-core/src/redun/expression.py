@@ -267,9 +267,11 @@ def _argument_slots(expr: Expression) -> list[list[Expression]]:
 class _LegacyWriter:
     """Builds redun 0.44.1 state dicts for every node of one graph being pickled."""
 
-    def __init__(self, nodes: list[Expression], marks: dict[int, int]) -> None:
+    def __init__(self, nodes: list[Expression], shared: list[Expression], first_mark: int) -> None:
         self.nodes = {id(expr): expr for expr in nodes}
-        self.marks = marks
+        self.marks = {id(expr): first_mark + number for number, expr in enumerate(shared)}
+        # Marks are unique across one outermost pickle, graphs hidden in opaque values included.
+        self.next_mark = first_mark + len(shared)
         self.states: dict[int, dict] = {}
 
     def owns(self, expr: Expression) -> bool:
@@ -286,7 +288,7 @@ class _LegacyWriter:
         return state
 
 
-def _plan_legacy(order: list[Expression]) -> _LegacyWriter | None:
+def _plan_legacy(order: list[Expression], first_mark: int) -> _LegacyWriter | None:
     """A writer for the graph in ``order`` (children first); None if it needs the flat table."""
     depths: dict[int, int] = {}
     written: dict[int, int] = {}  # how many nodes the legacy layout writes for each subtree
@@ -307,7 +309,7 @@ def _plan_legacy(order: list[Expression]) -> _LegacyWriter | None:
     if written[id(order[-1])] - len(order) > _LEGACY_MAX_COPIES:
         return None
     shared = [expr for expr in order if parents.get(id(expr), 0) > 1]
-    return _LegacyWriter(order, {id(expr): number for number, expr in enumerate(shared)})
+    return _LegacyWriter(order, shared, first_mark)
 
 
 def _reduce_expression(expr: Expression) -> tuple:
@@ -316,7 +318,7 @@ def _reduce_expression(expr: Expression) -> tuple:
         return (copyreg.__newobj__, (type(expr),), writer.state(expr))
     # A new graph to pickle (possibly one hidden inside an opaque argument).
     order = _topological(expr)
-    planned = _plan_legacy(order)
+    planned = _plan_legacy(order, 0 if writer is None else writer.next_mark)
     if planned is None:
         return (_rebuild_graph, _flatten_graph(order))
     _storage.writer = planned
@@ -324,6 +326,8 @@ def _reduce_expression(expr: Expression) -> tuple:
         return (copyreg.__newobj__, (type(expr),), planned.state(expr))
     finally:
         _storage.writer = writer
+        if writer is not None:
+            writer.next_mark = planned.next_mark
 
 
 class _LegacyReader:

@@ -288,3 +288,25 @@ def test_in_memory_record_through_sqlalchemy(rec: SimpleNamespace) -> None:
     with backend.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM job")).scalar() == 6
     backend.close()
+
+
+def test_reused_calls_are_written_only_when_missing(
+    backend: RedunBackend, db_path: Path, rec: SimpleNamespace
+) -> None:
+    import dataclasses
+
+    backend.record_task(rec.add)
+    reused = dataclasses.replace(rec.call_record(rec.add, (1, 2), 3), reused=True)
+    backend.record_call(reused)  # not in the record yet: written in full
+    backend.flush()
+    assert rows(db_path, "SELECT count(*) FROM call_node") == [(1,)]
+    assert rows(db_path, "SELECT count(*) FROM argument") == [(2,)]
+
+    fresh = RedunBackend(f"sqlite:///{db_path}")  # a new process knows nothing written
+    fresh.load()
+    statements = count_statements(fresh)
+    fresh.record_call(reused)
+    fresh.flush()
+    assert not [s for s in statements if s[0].startswith("INSERT")]  # found by key, skipped
+    assert rows(db_path, "SELECT count(*) FROM argument") == [(2,)]
+    fresh.close()

@@ -51,6 +51,8 @@ class CallRecord:
     child_call_hashes: list[str]
     subtree_task_hashes: set[str]
     timestamp: dt.datetime
+    # True for a call reused from the cache: the record most likely has it already.
+    reused: bool = False
 
 
 @dataclass(slots=True)

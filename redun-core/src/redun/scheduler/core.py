@@ -544,6 +544,7 @@ class Scheduler:
                 child_call_hashes=[c.call_hash for c in children],  # type: ignore[misc]
                 subtree_task_hashes=set(job.subtree_tasks),
                 timestamp=_utcnow(),
+                reused=job.cached and not children,
             )
         )
 

@@ -80,11 +80,12 @@ class Batch:
         self.job_updates: dict[str, dict] = {}
         self.executions: dict[str, dict] = {}
         self.tags: dict[str, dict] = {}
+        self.reused_calls: dict[str, CallRecord] = {}
 
     def __bool__(self) -> bool:
         return any(
             (self.tasks, self.values, self.call_nodes, self.evaluations, self.job_inserts,
-             self.job_updates, self.executions, self.tags)
+             self.job_updates, self.executions, self.tags, self.reused_calls)
         )  # fmt: skip
 
     def table_rows(self) -> list[tuple[str, list[dict]]]:
@@ -113,7 +114,10 @@ class Batch:
         elif isinstance(record, JobEnd):
             self._add_job_end(record)
         elif isinstance(record, CallRecord):
-            self._add_call(record)
+            if record.reused and record.call_hash not in self.written.calls:
+                self.reused_calls[record.call_hash] = record  # checked against the database
+            else:
+                self._add_call(record)
         elif isinstance(record, EvaluationRecord):
             self.add_value(record.result)
             self.evaluations[record.eval_hash] = {
@@ -168,6 +172,13 @@ class Batch:
             "source": task.source,
         }
         self.add_value(ValueRecord(task_hash, task))
+
+    def add_reused_calls(self, existing: set[str]) -> None:
+        """Add the rows of reused calls the database turned out not to have."""
+        for call_hash, call in self.reused_calls.items():
+            if call_hash not in existing:
+                self._add_call(call)
+        self.reused_calls = {}
 
     def _add_call(self, call: CallRecord) -> None:
         call_hash = call.call_hash

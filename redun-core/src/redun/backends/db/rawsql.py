@@ -51,7 +51,9 @@ def sqlite_time(value: dt.datetime | None) -> str | None:
     """The text SQLite records hold for a UTC time (naive or aware): always with microseconds."""
     if value is None:
         return None
-    if value.tzinfo is not None:
+    if value.tzinfo is dt.timezone.utc:  # the scheduler's own times: no conversion needed
+        value = value.replace(tzinfo=None)
+    elif value.tzinfo is not None:
         value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
     return value.isoformat(" ", "microseconds")
 
@@ -141,6 +143,16 @@ class RawStatements:
         if sql is None:
             sql = self._multi[(table, count)] = self._insert_sql(table, count)
         return sql
+
+    def existing_calls(self, cursor: Any, call_hashes: list[str]) -> set[str]:
+        """The call hashes among ``call_hashes`` that the call_node table already holds."""
+        found: set[str] = set()
+        for start in range(0, len(call_hashes), ROWS_PER_STATEMENT):
+            chunk = call_hashes[start : start + ROWS_PER_STATEMENT]
+            marks = ", ".join([self._mark] * len(chunk))
+            cursor.execute(f"SELECT call_hash FROM call_node WHERE call_hash IN ({marks})", chunk)
+            found.update(row[0] for row in cursor.fetchall())
+        return found
 
     def execute(self, cursor: Any, table: str, rows: list[dict]) -> None:
         """Write ``rows`` to ``table``: multi-row INSERTs, or executemany for updates."""

@@ -101,5 +101,9 @@ class BatchWriter:
 
     def _write(self, batch: Batch) -> None:
         with self._database.transaction() as cursor:
+            if batch.reused_calls:
+                # Calls reused from the cache are nearly always recorded already: look them up
+                # by key and write rows only for the missing ones.
+                batch.add_reused_calls(self._raw.existing_calls(cursor, list(batch.reused_calls)))
             for table, rows in batch.table_rows():
                 self._raw.execute(cursor, table, rows)
