@@ -346,9 +346,12 @@ class Scheduler:
         expr.__dict__["_redun_job"] = job
         if scope != NONE:
             self._jobs_by_eval[eval_hash] = job
+        self._open_jobs[job.id] = job
         if parent is not None:
             parent.children[job.id] = job
-        self._record_job_start(job)
+            self._record_job_start(parent)  # a child's row needs its parent's row first
+        else:
+            self._record_job_start(job)
 
         if scope == BACKEND:
             self._to_check.append(job)
@@ -368,9 +371,15 @@ class Scheduler:
         return upstream
 
     def _record_job_start(self, job: Job) -> None:
-        self._open_jobs[job.id] = job
-        if self._dryrun:
+        """Record that ``job`` started, once.
+
+        A child job's row waits until it has to exist (the job is submitted, gets
+        children of its own, or ends), so a job reused from the cache is written as one
+        row rather than a row and an update.
+        """
+        if job.recorded or self._dryrun:
             return
+        job.recorded = True
         backend = self.backend
         task = job.task
         if task.hash not in self._recorded_tasks:
@@ -467,6 +476,7 @@ class Scheduler:
             )
             return
         job.status = RUNNING
+        self._record_job_start(job)
         self.reporter.run(job, name)
         self._in_flight += 1
         executor.submit(job)
@@ -575,6 +585,7 @@ class Scheduler:
     def _end_job(self, job: Job) -> None:
         self._open_jobs.pop(job.id, None)
         if not self._dryrun:
+            self._record_job_start(job)
             self.backend.record_job_end(JobEnd(job.id, _utcnow(), job.call_hash, job.cached))
         # The job's inputs are recorded; drop them so long runs stay small.
         job.children = {}

@@ -58,6 +58,7 @@ class Job:
         "upstream",
         "result_hash",
         "result_data",
+        "recorded",
     )
 
     def __init__(
@@ -91,6 +92,7 @@ class Job:
         # Set by executors that hash the result where it was made (off the scheduler's thread).
         self.result_hash: str | None = None
         self.result_data: bytes | None = None
+        self.recorded = False  # whether the record has this job's row yet
 
     @property
     def task_name(self) -> str:
