@@ -129,16 +129,23 @@ def _job_from_row(row: Any) -> JobInfo:
 
 def list_executions(conn: Connection, limit: int | None = None) -> list[ExecutionInfo]:
     """Executions, newest first (by their root job's start time)."""
-    root = _job_query().subquery()
+    # Join each execution straight to its root job: a subquery over every job would make
+    # SQLite scan the whole job table.
     query = (
         select(
             execution_t.c.id.label("exec_id"),
             execution_t.c.args.label("exec_args"),
             execution_t.c.updated_time.label("exec_updated_time"),
-            root,
+            job_t,
+            task_t.c.name,
+            task_t.c.namespace,
+            value_t.c.type,
         )
-        .outerjoin(root, root.c.id == execution_t.c.job_id)
-        .order_by(func.coalesce(root.c.start_time, execution_t.c.updated_time).desc())
+        .outerjoin(job_t, job_t.c.id == execution_t.c.job_id)
+        .outerjoin(task_t, task_t.c.hash == job_t.c.task_hash)
+        .outerjoin(call_node_t, call_node_t.c.call_hash == job_t.c.call_hash)
+        .outerjoin(value_t, value_t.c.value_hash == call_node_t.c.value_hash)
+        .order_by(func.coalesce(job_t.c.start_time, execution_t.c.updated_time).desc())
         .limit(limit)
     )
     executions = [
