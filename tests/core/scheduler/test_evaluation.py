@@ -192,3 +192,15 @@ def test_bad_executor_mode_is_a_clear_error(make_scheduler):
     scheduler = make_scheduler(executors={"x": {"type": "local", "mode": "gpu"}})
     with pytest.raises(SchedulerError, match="mode = thread or mode = process"):
         scheduler.run(add(1))
+
+
+def test_scheduler_takes_a_loaded_config_with_a_relative_db_uri(tmp_path, monkeypatch):
+    from redun.config import Config
+
+    config_dir = tmp_path / ".redun"
+    config_dir.mkdir()
+    (config_dir / "redun.ini").write_text("[backend]\ndb_uri = sqlite:///records.db\n")
+    monkeypatch.chdir(tmp_path.parent)
+    scheduler = Scheduler(config=Config(config_dir=config_dir))
+    assert scheduler.run(add(40)) == 42
+    assert (config_dir / "records.db").exists()  # relative to the config dir, not the cwd

@@ -48,6 +48,9 @@ class SchedulerConfig:
 
     @property
     def db_uri(self) -> str:
+        resolved = getattr(self.source, "db_uri", None)  # a Config resolves relative paths
+        if isinstance(resolved, str):
+            return resolved
         return self.backend_section.get("db_uri", IN_MEMORY_DB)
 
     def executor_sections(self) -> dict[str, dict[str, str]]:
