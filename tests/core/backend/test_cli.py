@@ -91,6 +91,27 @@ def test_log_lists_executions_like_redun(run: Callable[..., Result]) -> None:
     assert result.output == REFERENCE_LOG
 
 
+REFERENCE_LOG_JOBS = """\
+Job ef54dfda [FAILED] 2026-11-21 22:31:48:  demo.boom(1)
+Job f242e36b [ DONE ] 2026-11-21 22:31:48:  demo.add(1, 1)
+Job 9c65ebc3 [FAILED] 2026-11-21 22:31:48:  demo.failing(n=1)
+Job 678dd779 [CACHED] 2026-11-21 22:31:44:  demo.write(2)
+Job 63625ddb [CACHED] 2026-11-21 22:31:44:  demo.add(1, 2)
+Job 88f06f7b [CACHED] 2026-11-21 22:31:44:  demo.add(0, 2)
+Job 3934c2ae [CACHED] 2026-11-21 22:31:44:  demo.main(n=2)
+Job 93747943 [ DONE ] 2026-11-21 22:31:40:  demo.write(2)
+Job fa3d2267 [ DONE ] 2026-11-21 22:31:40:  demo.add(1, 2)
+Job bf3d5a3b [ DONE ] 2026-11-21 22:31:39:  demo.add(0, 2)
+Job 853f3b9a [ DONE ] 2026-11-21 22:31:39:  demo.main(n=2)
+"""
+
+
+def test_log_jobs_like_redun(run: Callable[..., Result]) -> None:
+    result = run("log", "--job")
+    assert result.exit_code == 0, result.output
+    assert strip(result.output) == REFERENCE_LOG_JOBS
+
+
 def test_log_execution_like_redun(run: Callable[..., Result]) -> None:
     assert strip(run("log", "11111111").output) == strip(REFERENCE_LOG_EXEC)
     full = run("log", "11111111-1111-4111-8111-111111111111")

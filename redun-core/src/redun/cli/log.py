@@ -40,8 +40,9 @@ def get_backend(ctx: click.Context, load: bool = True) -> Any:
 
 @click.command("log")
 @click.argument("record_id", required=False, metavar="[ID|-]")
+@click.option("--job", "show_jobs", is_flag=True, help="List jobs (newest first).")
 @click.pass_context
-def log(ctx: click.Context, record_id: str | None) -> None:
+def log(ctx: click.Context, record_id: str | None, show_jobs: bool) -> None:
     """Show recent executions, or one execution, job, call node, task or value.
 
     ID may be a full id or a prefix; `-` shows the latest execution.
@@ -49,12 +50,19 @@ def log(ctx: click.Context, record_id: str | None) -> None:
     backend = get_backend(ctx)
     try:
         with backend.connect() as conn:
-            lines = render(conn, record_id)
+            lines = render_jobs(conn) if show_jobs else render(conn, record_id)
     except BackendError as error:
         raise click.ClickException(str(error)) from None
     except SQLAlchemyError as error:
         raise click.ClickException(describe_error(error, backend.db_name)) from None
     click.echo("\n".join(lines).rstrip("\n"))
+
+
+def render_jobs(conn: Connection) -> list[str]:
+    """The lines `redun log --job` prints: every job, newest first, with its arguments."""
+    jobs = queries.list_jobs(conn)
+    args = job_args(conn, jobs)
+    return [job_line(job, args.get(job.call_hash or "")) for job in jobs]
 
 
 def render(conn: Connection, record_id: str | None) -> list[str]:

@@ -198,6 +198,12 @@ def get_tags(conn: Connection, entity_ids: list[str]) -> dict[str, dict[str, Any
     return tags
 
 
+def list_jobs(conn: Connection, limit: int | None = None) -> list[JobInfo]:
+    """Jobs of every execution, newest first."""
+    query = _job_query().order_by(job_t.c.start_time.desc()).limit(limit)
+    return [_job_from_row(row) for row in conn.execute(query)]
+
+
 def get_job_tree(conn: Connection, execution_id: str) -> list[tuple[int, JobInfo]]:
     """Every job of an execution as (depth, job), parents first, siblings by start time."""
     jobs = [
