@@ -16,7 +16,10 @@ REDUN = shutil.which("redun", path=os.path.dirname(sys.executable)) or "redun"
 
 
 def redun(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "REDUN_CONFIG"}
+    # Bytecode caching stays on: an edit within the same second must still be seen.
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("REDUN_CONFIG", "PYTHONDONTWRITEBYTECODE")
+    }
     return subprocess.run(
         [REDUN, *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=120
     )

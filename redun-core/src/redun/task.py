@@ -292,7 +292,12 @@ def import_path(path: str) -> Any:
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     try:
-        spec.loader.exec_module(module)
+        # Compiled from the source every time, never from a cached .pyc: the code that runs
+        # must be the code whose source the task hashes saw (a .pyc is trusted by mtime and
+        # size, so an edit within the same second can leave a stale one in use).
+        with open(path, "rb") as source:
+            code = compile(source.read(), path, "exec", dont_inherit=True)
+        exec(code, module.__dict__)
     except BaseException:
         sys.modules.pop(module_name, None)
         raise

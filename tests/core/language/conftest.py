@@ -26,6 +26,8 @@ def make_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[...
     each other's modules or tasks. Imported modules are forgotten afterwards.
     """
     monkeypatch.syspath_prepend(str(tmp_path))
+    # Rewritten modules must not be read back from a .pyc trusted by mtime and size.
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
     # A module may be rewritten under the same name: never read stale bytecode.
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
     created: list[str] = []

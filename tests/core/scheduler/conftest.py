@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import sqlite3
 import sys
 import textwrap
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from redun.scheduler import Scheduler
+from redun.task import import_path
 
 
 @pytest.fixture
@@ -41,11 +41,11 @@ def write_module(tmp_path: Path, monkeypatch):
     written: list[str] = []
 
     def write(name: str, source: str):
-        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
+        path = tmp_path / f"{name}.py"
+        path.write_text(textwrap.dedent(source))
         sys.modules.pop(name, None)
-        importlib.invalidate_caches()
         written.append(name)
-        return importlib.import_module(name)
+        return import_path(str(path))
 
     yield write
     for name in written:
