@@ -14,7 +14,7 @@ nox.options.reuse_existing_virtualenvs = True
 
 PACKAGES = ["redun-core"]
 TEST_PLUGINS = ["tests/plugins/redun-plugin-example", "tests/plugins/redun-plugin-broken"]
-TEST_DEPS = ["pytest>=8", "pytest-timeout", "psycopg2-binary"]
+TEST_DEPS = ["pytest>=8", "pytest-timeout", "psycopg2-binary", "uv"]
 REFERENCE = "redun==0.44.1"
 
 
