@@ -204,6 +204,71 @@ def list_jobs(conn: Connection, limit: int | None = None) -> list[JobInfo]:
     return [_job_from_row(row) for row in conn.execute(query)]
 
 
+_ALL_JOBS_SQL = (
+    "SELECT id, start_time, end_time, cached, call_hash, task_hash FROM job "
+    "ORDER BY start_time DESC"
+)
+_ERROR_CALLS_SQL = (
+    "SELECT call_node.call_hash FROM call_node JOIN value "
+    "ON value.value_hash = call_node.value_hash WHERE value.type = 'redun.ErrorValue'"
+)
+_ALL_ARGS_SQL = (
+    "SELECT argument.call_hash, argument.arg_position, argument.arg_key, argument.value_hash, "
+    "value.type, value.value FROM argument "
+    "LEFT JOIN value ON value.value_hash = argument.value_hash"
+)
+
+
+def _raw_rows(conn: Connection, sql: str) -> list[tuple]:
+    """All rows of ``sql`` straight from the driver (listing 100,000 rows stays fast)."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def list_all_jobs(conn: Connection) -> list[tuple[str, Any, Any, bool, str | None, str, str]]:
+    """Every job, newest first, as plain rows for listing:
+    (id, start_time, end_time, cached, call_hash, task full name, status)."""
+    names = {
+        row.hash: f"{row.namespace}.{row.name}" if row.namespace else row.name
+        for row in conn.execute(select(task_t.c.hash, task_t.c.name, task_t.c.namespace))
+    }
+    failed = {row[0] for row in _raw_rows(conn, _ERROR_CALLS_SQL)}
+    jobs = []
+    for job_id, start, end, cached, call_hash, task_hash in _raw_rows(conn, _ALL_JOBS_SQL):
+        if call_hash in failed:
+            status = "FAILED"
+        elif end is None:
+            status = "RUNNING"
+        else:
+            status = "CACHED" if cached else "DONE"
+        name = names.get(task_hash) or task_hash[:8]
+        jobs.append((job_id, start, end, bool(cached), call_hash, name, status))
+    return jobs
+
+
+def all_call_args(conn: Connection, max_len: int = 50) -> dict[str, str]:
+    """Formatted arguments (``1, 2, key=3``) of every call node, by call hash."""
+    previews: dict[str, str] = {}
+    slots: dict[str, dict[tuple, ArgInfo]] = {}
+    for call_hash, position, key, value_hash, type_name, data in _raw_rows(conn, _ALL_ARGS_SQL):
+        preview = previews.get(value_hash)
+        if preview is None:
+            preview = previews[value_hash] = preview_value(type_name, data, max_len)
+        slots.setdefault(call_hash, {})[(position, key)] = ArgInfo(
+            position, key, value_hash, preview
+        )
+    return {
+        call_hash: format_args(
+            sorted(args.values(), key=lambda a: (a.position is None, a.position or 0, a.key or ""))
+        )
+        for call_hash, args in slots.items()
+    }
+
+
 def get_job_tree(conn: Connection, execution_id: str) -> list[tuple[int, JobInfo]]:
     """Every job of an execution as (depth, job), parents first, siblings by start time."""
     jobs = [
