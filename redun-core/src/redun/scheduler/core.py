@@ -10,26 +10,16 @@ backend records in the background.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import gc
-import getpass
-import json
 import queue
-import sys
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
 from redun import nested, promise
 from redun.backends.base import (
-    ArgumentRecord,
     Backend,
     BackendError,
-    CallRecord,
-    ExecutionRecord,
-    JobEnd,
-    JobStart,
-    ValueRecord,
 )
 from redun.executors.base import Executor
 from redun.expression import (
@@ -41,7 +31,7 @@ from redun.expression import (
     has_expression,
     is_expression,
 )
-from redun.hashing import hash_argument, hash_arguments, hash_call_node, hash_eval
+from redun.hashing import hash_arguments, hash_call_node, hash_eval
 from redun.promise import Promise
 from redun.scheduler.config import SchedulerConfig
 from redun.scheduler.errors import (
@@ -51,6 +41,7 @@ from redun.scheduler.errors import (
     attach_traceback,
 )
 from redun.scheduler.job import CACHED, DONE, FAILED, RUNNING, Job
+from redun.scheduler.recorder import Recorder
 from redun.scheduler.report import Reporter, logger
 from redun.task import Task, get_task_registry
 from redun.values import (
@@ -92,10 +83,6 @@ def _fewer_gc_passes() -> Any:
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 class Scheduler:
@@ -168,18 +155,21 @@ class Scheduler:
         self.reporter = Reporter()
         self._token = object()
         self._execution_id = execution_id or str(uuid.uuid4())
-        self._exec_argv = (
-            list(exec_argv) if exec_argv is not None else ["scheduler.run", repr(expr)]
-        )
-        self._tags = dict(tags)
         self._dryrun = dryrun
+        self._recorder = Recorder(
+            self.backend,
+            self._execution_id,
+            list(exec_argv) if exec_argv is not None else ["scheduler.run", repr(expr)],
+            dict(tags),
+            self._recorded_tasks,
+            dryrun,
+        )
         self._use_cache = cache
         self._context = context or {}
         self._jobs_by_eval: dict[str, Job] = {}
         self._open_jobs: dict[str, Job] = {}
         self._to_check: list[Job] = []
         self._in_flight = 0
-        self._root_job: Job | None = None
         self._failing = False
         self._dryrun_jobs = 0
         self._task_hashes = {task.hash for task in get_task_registry()}
@@ -349,9 +339,9 @@ class Scheduler:
         self._open_jobs[job.id] = job
         if parent is not None:
             parent.children[job.id] = job
-            self._record_job_start(parent)  # a child's row needs its parent's row first
+            self._recorder.job_started(parent)  # a child's row needs its parent's row first
         else:
-            self._record_job_start(job)
+            self._recorder.job_started(job)
 
         if scope == BACKEND:
             self._to_check.append(job)
@@ -369,55 +359,6 @@ class Scheduler:
             if isinstance(arg, TaskExpression) and "_redun_job" in arg.__dict__:
                 upstream[key] = arg.__dict__["_redun_job"]
         return upstream
-
-    def _record_job_start(self, job: Job) -> None:
-        """Record that ``job`` started, once.
-
-        A child job's row waits until it has to exist (the job is submitted, gets
-        children of its own, or ends), so a job reused from the cache is written as one
-        row rather than a row and an update.
-        """
-        if job.recorded or self._dryrun:
-            return
-        job.recorded = True
-        backend = self.backend
-        task = job.task
-        if task.hash not in self._recorded_tasks:
-            self._recorded_tasks.add(task.hash)
-            backend.record_task(task)
-        backend.record_job_start(
-            JobStart(
-                job.id,
-                job.execution_id,
-                job.parent.id if job.parent else None,
-                task.hash,
-                job.start_time,
-            )
-        )
-        if self._root_job is None:
-            self._root_job = job
-            backend.record_execution(
-                ExecutionRecord(
-                    id=self._execution_id,
-                    args=json.dumps(self._exec_argv),
-                    job_id=job.id,
-                    updated_time=_utcnow(),
-                    tags=self._execution_tags(job),
-                )
-            )
-
-    def _execution_tags(self, job: Job) -> dict[str, Any]:
-        from redun import __version__
-
-        tags: dict[str, Any] = {"redun.version": __version__}
-        if job.task.namespace:
-            tags["project"] = job.task.namespace
-        try:
-            tags["user"] = getpass.getuser()
-        except Exception:  # no user name in this environment
-            pass
-        tags.update(self._tags)
-        return tags
 
     def _check_cache_batch(self) -> None:
         jobs, self._to_check = self._to_check, []
@@ -476,7 +417,7 @@ class Scheduler:
             )
             return
         job.status = RUNNING
-        self._record_job_start(job)
+        self._recorder.job_started(job)
         self.reporter.run(job, name)
         self._in_flight += 1
         executor.submit(job)
@@ -496,10 +437,8 @@ class Scheduler:
         except InvalidValueError as error:
             self._fail(job, InvalidValueError(f"task {job.task.fullname} returned {error}"))
             return
-        if record_eval and not self._dryrun and self._cache_scope(job.task) != NONE:
-            self.backend.record_evaluation(
-                job.eval_hash, job.task.hash, job.args_hash, ValueRecord(value_hash, result, data)
-            )
+        if record_eval and self._cache_scope(job.task) != NONE:
+            self._recorder.evaluation(job, result, value_hash, data)
         if isinstance(result, Expression) or has_expression(result):
             self._evaluate(result, job).then(
                 lambda value: self._finish(job, value, None), lambda error: self._fail(job, error)
@@ -532,61 +471,21 @@ class Scheduler:
     def _record_call(
         self, job: Job, value: Any, value_hash: str, data: bytes | None = None
     ) -> None:
+        """Give ``job`` its call hash (a Merkle hash over its children) and record the call."""
         task_hash = job.task.hash
         children = [c for c in job.children.values() if c.call_hash is not None]
-        job.call_hash = call_hash = hash_call_node(
+        job.call_hash = hash_call_node(
             task_hash, job.args_hash, value_hash, [c.call_hash for c in children]
         )
         subtree = {task_hash}
         for child in children:
             subtree |= child.subtree_tasks
         job.subtree_tasks = _intern(frozenset(subtree))
-        if self._dryrun:
-            return
-        self.backend.record_call(
-            CallRecord(
-                call_hash=call_hash,
-                task_name=job.task.fullname,
-                task_hash=task_hash,
-                args_hash=job.args_hash,
-                result=ValueRecord(value_hash, value, data),
-                arguments=self._argument_records(job, call_hash),
-                child_call_hashes=[c.call_hash for c in children],  # type: ignore[misc]
-                subtree_task_hashes=set(job.subtree_tasks),
-                timestamp=_utcnow(),
-                reused=job.cached and not children,
-            )
-        )
-
-    def _argument_records(self, job: Job, call_hash: str) -> list[ArgumentRecord]:
-        records = []
-        for position, (arg, arg_hash) in enumerate(zip(job.args, job.arg_hashes)):
-            records.append(self._argument(call_hash, position, None, arg, arg_hash, job))
-        for key, arg_hash in job.kwarg_hashes.items():
-            records.append(self._argument(call_hash, None, key, job.kwargs[key], arg_hash, job))
-        return records
-
-    @staticmethod
-    def _argument(
-        call_hash: str, position: int | None, key: str | None, value: Any, value_hash: str, job: Job
-    ) -> ArgumentRecord:
-        upstream = job.upstream.get(position if key is None else key)  # type: ignore[arg-type]
-        upstream_hashes = (
-            [upstream.call_hash] if upstream is not None and upstream.call_hash else []
-        )
-        return ArgumentRecord(
-            arg_hash=hash_argument(call_hash, position, key, value_hash),
-            value=ValueRecord(value_hash, value),
-            position=position,
-            key=key,
-            upstream_call_hashes=upstream_hashes,
-        )
+        self._recorder.call(job, value, value_hash, data, children)
 
     def _end_job(self, job: Job) -> None:
         self._open_jobs.pop(job.id, None)
-        if not self._dryrun:
-            self._record_job_start(job)
-            self.backend.record_job_end(JobEnd(job.id, _utcnow(), job.call_hash, job.cached))
+        self._recorder.job_ended(job)
         # The job's inputs are recorded; drop them so long runs stay small.
         job.children = {}
         job.upstream = {}
@@ -652,7 +551,3 @@ def _intern(value: frozenset) -> frozenset:
 def run(expr: Any, **kwargs: Any) -> Any:
     """Evaluate ``expr`` with a new default Scheduler (in-memory record)."""
     return Scheduler().run(expr, **kwargs)
-
-
-def current_argv() -> list[str]:
-    return list(sys.argv)
