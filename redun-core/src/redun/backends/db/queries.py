@@ -253,18 +253,19 @@ def list_all_jobs(conn: Connection) -> list[tuple[str, Any, Any, bool, str | Non
 def all_call_args(conn: Connection, max_len: int = 50) -> dict[str, str]:
     """Formatted arguments (``1, 2, key=3``) of every call node, by call hash."""
     previews: dict[str, str] = {}
-    slots: dict[str, dict[tuple, ArgInfo]] = {}
+    slots: dict[str, dict[tuple, str]] = {}
     for call_hash, position, key, value_hash, type_name, data in _raw_rows(conn, _ALL_ARGS_SQL):
         preview = previews.get(value_hash)
         if preview is None:
             preview = previews[value_hash] = preview_value(type_name, data, max_len)
-        slots.setdefault(call_hash, {})[(position, key)] = ArgInfo(
-            position, key, value_hash, preview
+        # One argument per slot, even if two writers hashed the same argument differently.
+        slots.setdefault(call_hash, {})[(position is None, position or 0, key or "")] = (
+            preview if key is None else f"{key}={preview}"
         )
     return {
-        call_hash: format_args(
-            sorted(args.values(), key=lambda a: (a.position is None, a.position or 0, a.key or ""))
-        )
+        call_hash: ", ".join(args[slot] for slot in sorted(args))
+        if len(args) > 1
+        else next(iter(args.values()))
         for call_hash, args in slots.items()
     }
 
