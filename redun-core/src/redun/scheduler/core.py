@@ -190,6 +190,8 @@ class Scheduler:
         self._cancel_open_jobs(outcome)
         if not dryrun:
             self.backend.flush()
+        # The run's jobs are recorded: let them go (a scheduler may live for many runs).
+        self._jobs_by_eval, self._open_jobs, self._to_check = {}, {}, []
         for line in self.reporter.summary_lines():
             logger.info("%s", line)
         if outcome.is_rejected:
