@@ -482,7 +482,7 @@ class TaskExpression(ApplyExpression):
         self.task_name = task_name
         self.args = args
         self.kwargs = kwargs
-        self._options = options or {}
+        self._options = options if options is not None else {}
         self._length = length
         self._task = task
 

@@ -14,6 +14,7 @@ import gc
 import queue
 import uuid
 from collections.abc import Iterable
+from types import MappingProxyType
 from typing import Any
 
 from redun import nested, promise
@@ -315,7 +316,7 @@ class Scheduler:
         args, kwargs = args_kwargs
         task = expr.task
         arg_hashes = [get_value_hash(a) for a in args]
-        kwarg_hashes = {k: get_value_hash(v) for k, v in kwargs.items()}
+        kwarg_hashes = {k: get_value_hash(v) for k, v in kwargs.items()} if kwargs else _NOTHING
         if task.get_option("config_args"):
             args_hash = task.args_hash(args, kwargs)
         else:
@@ -489,8 +490,8 @@ class Scheduler:
         self._open_jobs.pop(job.id, None)
         self._recorder.job_ended(job)
         # The job's inputs are recorded; drop them so long runs stay small.
-        job.children = {}
-        job.upstream = {}
+        job.children = job.upstream = _NOTHING
+        job.arg_hashes, job.kwarg_hashes = [], _NOTHING
 
     def _fail(self, job: Job, error: BaseException) -> None:
         """Record ``job`` as failed and pass the error on to whoever waits for it."""
@@ -544,6 +545,9 @@ class Scheduler:
 
 
 _INTERNED: dict[frozenset, frozenset] = {}
+# What a finished job no longer needs to hold (read-only, shared: a million finished jobs
+# must not each keep empty dicts of their own).
+_NOTHING: Any = MappingProxyType({})
 
 
 def _intern(value: frozenset) -> frozenset:
