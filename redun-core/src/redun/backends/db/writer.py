@@ -18,6 +18,8 @@ from redun.backends.db.errors import describe_error
 from redun.backends.db.rawsql import RawStatements
 
 _STOP = object()
+# Most records in one transaction: bounds the rows a batch holds in memory on huge runs.
+MAX_BATCH = 20_000
 
 
 class _FlushMarker:
@@ -76,7 +78,7 @@ class BatchWriter:
         stop = False
         while not stop:
             items = [self._queue.get()]
-            while True:
+            while len(items) < MAX_BATCH:
                 try:
                     items.append(self._queue.get_nowait())
                 except queue.Empty:
