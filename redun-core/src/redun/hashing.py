@@ -73,11 +73,6 @@ def hash_bytes(data: bytes) -> str:
     return hashlib.sha512(data).hexdigest()[:HASH_LEN]
 
 
-def hash_text(text: str) -> str:
-    """Hash a text string encoded as UTF-8."""
-    return hash_bytes(text.encode("utf-8"))
-
-
 def hash_struct(struct: Any) -> str:
     """Hash a structure through its canonical bencoding."""
     return hashlib.sha512(bencode(struct)).hexdigest()[:HASH_LEN]

@@ -7,7 +7,6 @@ types that need a stable hash (sets, functions) get a small proxy here.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import inspect
 import pickle
@@ -16,6 +15,7 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
+from redun import nested
 from redun.hashing import hash_struct, hash_tag_bytes, pickle_dumps
 
 MIME_PICKLE = "application/python-pickle"
@@ -207,21 +207,19 @@ def deserialize_value(type_name: str, data: bytes) -> Any:
 
 
 def iter_nested(value: Any) -> Iterator[Any]:
-    """Yield every value nested inside ``value`` (lists, tuples, dicts, sets, dataclasses)."""
+    """Yield ``value`` and every value nested inside it (containers, dict keys, and the
+    values a Value holds)."""
     stack = [value]
     while stack:
         item = stack.pop()
-        cls = type(item)
-        if cls in _ATOMIC_TYPES:
+        if type(item) in _ATOMIC_TYPES:
             continue
         yield item
-        if cls is list or cls is tuple or cls is set or cls is frozenset or isinstance(item, tuple):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
-            stack.extend(getattr(item, f.name) for f in dataclasses.fields(item))
+        kids = nested.children(item)
+        if kids is not None:
+            stack.extend(kids)
+            if isinstance(item, dict):
+                stack.extend(item.keys())
         elif isinstance(item, Value):
             stack.extend(item.iter_subvalues())
 

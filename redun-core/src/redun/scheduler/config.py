@@ -60,12 +60,6 @@ class SchedulerConfig:
             if name.startswith("executors.")
         }
 
-    def limits(self) -> dict[str, int]:
-        try:
-            return {k: int(v) for k, v in self.sections.get("limits", {}).items()}
-        except ValueError as error:
-            raise SchedulerError(f"[limits] values must be whole numbers ({error})") from None
-
     def build_executors(self, scheduler: Scheduler) -> dict[str, Executor]:
         """One executor per [executors.NAME] section, plus the default local one."""
         sections = self.executor_sections()

@@ -253,7 +253,7 @@ class Scheduler:
         if state is not None and state[0] is self._token:
             return state[1]
         if type(expr) is TaskExpression:
-            arguments = (expr.args, expr.task.with_defaults(expr.args, expr.kwargs))
+            arguments = _call_arguments(expr)
             if not has_expression(arguments):
                 # Concrete arguments: start the job now; nothing nests, so nothing recurses.
                 try:
@@ -276,8 +276,7 @@ class Scheduler:
             elif isinstance(expr, SchedulerExpression):
                 result.do_resolve(self._call_scheduler_task(expr, parent))
             elif isinstance(expr, TaskExpression):
-                arguments = (expr.args, expr.task.with_defaults(expr.args, expr.kwargs))
-                self._evaluate(arguments, parent).then(
+                self._evaluate(_call_arguments(expr), parent).then(
                     lambda args: self._start_job(expr, args, parent)
                 ).then(result.do_resolve, result.do_reject)
             elif isinstance(expr, SimpleExpression):
@@ -372,10 +371,7 @@ class Scheduler:
                 full.append(job)
         if not full:
             return
-        try:
-            found = self.backend.get_evaluations([job.eval_hash for job in full])
-        except BackendError:
-            raise
+        found = self.backend.get_evaluations([job.eval_hash for job in full])
         for job in full:
             hit = found.get(job.eval_hash)
             if hit is not None and is_value_valid(hit[1]):
@@ -542,6 +538,11 @@ class Scheduler:
             self.backend.flush()
         except BackendError:
             pass
+
+
+def _call_arguments(expr: TaskExpression) -> tuple[tuple, dict]:
+    """(args, kwargs) of a task call, with the defaults of parameters left out filled in."""
+    return expr.args, expr.task.with_defaults(expr.args, expr.kwargs)
 
 
 _INTERNED: dict[frozenset, frozenset] = {}

@@ -40,9 +40,6 @@ class Reporter:
         self.counts: dict[str, Counter] = defaultdict(Counter)
         self.verbose = logger.isEnabledFor(logging.INFO)
 
-    def refresh(self) -> None:
-        self.verbose = logger.isEnabledFor(logging.INFO)
-
     def run(self, job: Job, executor_name: str) -> None:
         if self.verbose:
             logger.info("Run    Job %s:  %s on %s", job.id[:8], format_call(job), executor_name)
