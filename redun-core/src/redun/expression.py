@@ -434,6 +434,9 @@ class ValueExpression(Expression):
     def __repr__(self) -> str:
         return f"ValueExpression({self.value!r})"
 
+    def iter_subvalues(self) -> Iterator[Any]:
+        return iter((self.value,))
+
     def _own_hash(self) -> str:
         return hash_struct(["ValueExpression", get_value_hash(self.value)])
 
@@ -454,6 +457,11 @@ class ApplyExpression(Expression):
 
     args: tuple
     kwargs: dict
+
+    def iter_subvalues(self) -> Iterator[Any]:
+        """The arguments: a cached expression is valid only while its arguments are."""
+        yield from self.args
+        yield from self.kwargs.values()
 
     def __setstate__(self, state: dict) -> None:  # redun 0.4x layout
         with _legacy_reading() as reader:

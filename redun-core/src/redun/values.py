@@ -210,18 +210,25 @@ def iter_nested(value: Any) -> Iterator[Any]:
     """Yield ``value`` and every value nested inside it (containers, dict keys, and the
     values a Value holds)."""
     stack = [value]
+    seen: set[int] = set()  # Values shared in a graph (expressions) are walked once
     while stack:
         item = stack.pop()
         if type(item) in _ATOMIC_TYPES:
             continue
-        yield item
         kids = nested.children(item)
         if kids is not None:
+            yield item
             stack.extend(kids)
             if isinstance(item, dict):
                 stack.extend(item.keys())
         elif isinstance(item, Value):
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            yield item
             stack.extend(item.iter_subvalues())
+        else:
+            yield item
 
 
 def is_value_valid(value: Any) -> bool:

@@ -320,7 +320,11 @@ def test_task_failure_prints_user_traceback(run_cli, write_workflow) -> None:
     assert result.exit_code == 1
     assert result.stdout == ""
     tail = result.stderr[result.stderr.index("Traceback (most recent call last):") :]
-    assert tail.splitlines()[-1] == "ZeroDivisionError: cannot divide 3"
+    assert tail.splitlines()[-2] == "ZeroDivisionError: cannot divide 3"
+    # The last line names the task that raised it.
+    assert tail.splitlines()[-1] == (
+        "redun: error: task cli_fail.main failed: ZeroDivisionError: cannot divide 3"
+    )
     files = [line.split('"')[1] for line in tail.splitlines() if line.startswith('  File "')]
     assert files == [str(path), str(path)]
 

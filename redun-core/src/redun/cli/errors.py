@@ -67,8 +67,20 @@ class CliError(click.ClickException):
         click.echo(f"redun: error: {self.message}", err=True)
 
 
+def failure_summary(error: BaseException) -> str | None:
+    """One line naming the task that raised ``error`` and what went wrong."""
+    job = getattr(error, "__redun_job__", None)
+    task = getattr(getattr(job, "task", None), "fullname", None)
+    if task is None:
+        return None
+    filename = getattr(error, "filename", None)
+    if isinstance(error, FileNotFoundError) and filename:
+        return f"task {task}: file {os.fsdecode(filename)!r} does not exist"
+    return f"task {task} failed: {last_line(error)}"
+
+
 class UserCodeError(click.ClickException):
-    """The user's code raised: printed as the user's traceback."""
+    """The user's code raised: printed as the user's traceback, then one summary line."""
 
     def __init__(self, error: BaseException, exit_code: int = 1) -> None:
         super().__init__(format_user_traceback(error))
@@ -77,3 +89,6 @@ class UserCodeError(click.ClickException):
 
     def show(self, file: IO[Any] | None = None) -> None:
         click.echo(self.message, err=True, nl=False)
+        summary = failure_summary(self.error)
+        if summary:
+            click.echo(f"redun: error: {summary}", err=True)

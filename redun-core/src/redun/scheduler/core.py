@@ -374,11 +374,14 @@ class Scheduler:
         found = self.backend.get_evaluations([job.eval_hash for job in full])
         for job in full:
             hit = found.get(job.eval_hash)
-            if hit is not None and is_value_valid(hit[1]):
+            if hit is None:
+                self._submit(job)
+            elif is_value_valid(hit[1]):
                 job.cached = True
                 self.reporter.cached(job)
                 self._on_body_result(job, hit[1], record_eval=False, value_hash=hit[0])
             else:
+                self.reporter.invalid(job, hit[1])
                 self._submit(job)
 
     def _try_shallow_cache(self, job: Job) -> bool:
@@ -495,10 +498,11 @@ class Scheduler:
             return
         job.status = FAILED
         self.reporter.failed(job, error)
-        try:
-            error.__redun_job__ = job  # type: ignore[attr-defined]
-        except AttributeError:
-            pass
+        if not hasattr(error, "__redun_job__"):  # the job that raised it, not its callers
+            try:
+                error.__redun_job__ = job  # type: ignore[attr-defined]
+            except AttributeError:
+                pass
         error_value = ErrorValue(error, getattr(error, "__redun_traceback__", None))
         self._record_call(job, error_value, error_value.get_hash())
         self._end_job(job)

@@ -50,6 +50,16 @@ class Reporter:
                 "Cached Job %s:  %s (eval_hash=%s)", job.id[:8], format_call(job), job.eval_hash[:8]
             )
 
+    def invalid(self, job: Job, value: Any) -> None:
+        """A cached result exists but is no longer valid (a File changed): the job runs."""
+        if self.verbose:
+            logger.info(
+                "Miss   Job %s:  Cached result is no longer valid (result=%s, eval_hash=%s).",
+                job.id[:8],
+                _short_repr(value),
+                job.eval_hash[:8],
+            )
+
     def dryrun(self, job: Job) -> None:
         logger.info("Dryrun Job %s:  %s would run", job.id[:8], format_call(job))
 
