@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,21 +48,32 @@ class CallRecord:
     task_hash: str
     args_hash: str
     result: ValueRecord
-    arguments: list[ArgumentRecord]
+    # The arguments, or a function giving them: a reused call's arguments are built only
+    # if the record turns out not to hold the call already.
+    arguments: list[ArgumentRecord] | Callable[[], list[ArgumentRecord]]
     child_call_hashes: list[str]
     subtree_task_hashes: set[str]
     timestamp: dt.datetime
     # True for a call reused from the cache: the record most likely has it already.
     reused: bool = False
 
+    def argument_records(self) -> list[ArgumentRecord]:
+        arguments = self.arguments
+        return arguments if isinstance(arguments, list) else arguments()
+
 
 @dataclass(slots=True)
 class JobStart:
+    """A job's row; a job that starts and ends at once (a cache hit) carries its end too."""
+
     id: str
     execution_id: str
     parent_id: str | None
     task_hash: str
     start_time: dt.datetime
+    end_time: dt.datetime | None = None
+    call_hash: str | None = None
+    cached: bool = False
 
 
 @dataclass(slots=True)

@@ -6,6 +6,7 @@ import datetime as dt
 import getpass
 import json
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from redun.backends.base import (
@@ -19,6 +20,34 @@ from redun.backends.base import (
 )
 from redun.hashing import hash_argument
 from redun.scheduler.job import Job
+
+
+def argument_records(
+    call_hash: str,
+    args: tuple,
+    arg_hashes: list[str],
+    kwargs: dict[str, Any],
+    kwarg_hashes: dict[str, str],
+    upstream: dict[int | str, Job],
+) -> list[ArgumentRecord]:
+    """The argument records of one call, with the calls that produced each argument."""
+
+    def record(position: int | None, key: str | None, value: Any, value_hash: str):
+        producer = upstream.get(position if key is None else key)  # type: ignore[arg-type]
+        return ArgumentRecord(
+            arg_hash=hash_argument(call_hash, position, key, value_hash),
+            value=ValueRecord(value_hash, value),
+            position=position,
+            key=key,
+            upstream_call_hashes=[producer.call_hash] if producer and producer.call_hash else [],
+        )
+
+    records = [
+        record(position, None, arg, arg_hash)
+        for position, (arg, arg_hash) in enumerate(zip(args, arg_hashes))
+    ]
+    records += [record(None, key, kwargs[key], arg_hash) for key, arg_hash in kwarg_hashes.items()]
+    return records
 
 
 def utcnow() -> dt.datetime:
@@ -52,17 +81,28 @@ class Recorder:
         children of its own, or ends), so a job reused from the cache is written as one
         row rather than a row and an update.
         """
-        if job.recorded or self.dryrun:
+        if not job.recorded and not self.dryrun:
+            self._write_job(job, ended=False)
+
+    def job_ended(self, job: Job) -> None:
+        if self.dryrun:
             return
+        if not job.recorded:  # started and ended at once: one record holds both
+            self._write_job(job, ended=True)
+        else:
+            self.backend.record_job_end(JobEnd(job.id, utcnow(), job.call_hash, job.cached))
+
+    def _write_job(self, job: Job, ended: bool) -> None:
         job.recorded = True
         backend, task = self.backend, job.task
         if task.hash not in self.recorded_tasks:
             self.recorded_tasks.add(task.hash)
             backend.record_task(task)
         parent_id = job.parent.id if job.parent else None
-        backend.record_job_start(
-            JobStart(job.id, job.execution_id, parent_id, task.hash, job.start_time)
-        )
+        row = JobStart(job.id, job.execution_id, parent_id, task.hash, job.start_time)
+        if ended:
+            row.end_time, row.call_hash, row.cached = utcnow(), job.call_hash, job.cached
+        backend.record_job_start(row)
         if self.root_job is None:
             self.root_job = job
             backend.record_execution(
@@ -74,12 +114,6 @@ class Recorder:
                     tags=self._execution_tags(job),
                 )
             )
-
-    def job_ended(self, job: Job) -> None:
-        if self.dryrun:
-            return
-        self.job_started(job)
-        self.backend.record_job_end(JobEnd(job.id, utcnow(), job.call_hash, job.cached))
 
     def evaluation(self, job: Job, result: Any, value_hash: str, data: bytes | None) -> None:
         """Remember what ``job``'s body returned, for the next run's cache lookup."""
@@ -96,6 +130,21 @@ class Recorder:
             return
         assert job.call_hash is not None
         child_hashes = [c.call_hash for c in children if c.call_hash is not None]
+        reused = job.cached and not child_hashes
+        if reused:  # built on the writer's thread, and only if the record lacks the call
+            arguments: Any = partial(
+                argument_records,
+                job.call_hash,
+                job.args,
+                job.arg_hashes,
+                job.kwargs,
+                job.kwarg_hashes,
+                job.upstream,
+            )
+        else:
+            arguments = argument_records(
+                job.call_hash, job.args, job.arg_hashes, job.kwargs, job.kwarg_hashes, job.upstream
+            )
         self.backend.record_call(
             CallRecord(
                 call_hash=job.call_hash,
@@ -103,41 +152,12 @@ class Recorder:
                 task_hash=job.task.hash,
                 args_hash=job.args_hash,
                 result=ValueRecord(value_hash, value, data),
-                arguments=self._arguments(job),
+                arguments=arguments,
                 child_call_hashes=child_hashes,
                 subtree_task_hashes=set(job.subtree_tasks),
                 timestamp=utcnow(),
-                reused=job.cached and not child_hashes,
+                reused=reused,
             )
-        )
-
-    def _arguments(self, job: Job) -> list[ArgumentRecord]:
-        call_hash = job.call_hash
-        assert call_hash is not None
-        records = [
-            self._argument(job, call_hash, position, None, arg, arg_hash)
-            for position, (arg, arg_hash) in enumerate(zip(job.args, job.arg_hashes))
-        ]
-        records += [
-            self._argument(job, call_hash, None, key, job.kwargs[key], arg_hash)
-            for key, arg_hash in job.kwarg_hashes.items()
-        ]
-        return records
-
-    @staticmethod
-    def _argument(
-        job: Job, call_hash: str, position: int | None, key: str | None, value: Any, value_hash: str
-    ) -> ArgumentRecord:
-        upstream = job.upstream.get(position if key is None else key)  # type: ignore[arg-type]
-        upstream_hashes = (
-            [upstream.call_hash] if upstream is not None and upstream.call_hash else []
-        )
-        return ArgumentRecord(
-            arg_hash=hash_argument(call_hash, position, key, value_hash),
-            value=ValueRecord(value_hash, value),
-            position=position,
-            key=key,
-            upstream_call_hashes=upstream_hashes,
         )
 
     def _execution_tags(self, job: Job) -> dict[str, Any]:

@@ -201,7 +201,7 @@ class Batch:
             {"call_hash": call_hash, "task_hash": task_hash}
             for task_hash in sorted(call.subtree_task_hashes)
         )
-        for arg in call.arguments:
+        for arg in call.argument_records():
             self.add_value(arg.value)
             self.arguments[arg.arg_hash] = {
                 "arg_hash": arg.arg_hash,
@@ -220,10 +220,10 @@ class Batch:
         self.job_inserts[job.id] = {
             "id": job.id,
             "start_time": job.start_time,
-            "end_time": None,
+            "end_time": job.end_time,
             "task_hash": job.task_hash,
-            "cached": False,
-            "call_hash": None,
+            "cached": job.cached,
+            "call_hash": job.call_hash,
             "parent_id": job.parent_id,
             "execution_id": job.execution_id,
         }
