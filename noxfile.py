@@ -14,7 +14,16 @@ nox.options.reuse_existing_virtualenvs = True
 
 PACKAGES = ["redun-core"]
 TEST_PLUGINS = ["tests/plugins/redun-plugin-example", "tests/plugins/redun-plugin-broken"]
-TEST_DEPS = ["pytest>=8", "pytest-timeout", "psycopg2-binary", "uv"]
+TEST_DEPS = [
+    "pytest>=8",
+    "pytest-timeout",
+    "psycopg2-binary",
+    "uv",
+    "moto[server]>=5",
+    "gcp-storage-emulator>=2024.8",
+]
+# redun-core is installed with these extras in the tests session (S3 and GCS files).
+TEST_EXTRAS = {"redun-core": "[s3,gcs]"}
 REFERENCE = "redun==0.44.1"
 
 
@@ -22,7 +31,7 @@ REFERENCE = "redun==0.44.1"
 def tests(session: nox.Session) -> None:
     """Install every package and the test plugins, then run pytest."""
     for package in PACKAGES + TEST_PLUGINS:
-        session.install("-e", package)
+        session.install("-e", package + TEST_EXTRAS.get(package, ""))
     session.install(*TEST_DEPS)
     session.run("pytest", "-q", "-p", "no:cacheprovider", *session.posargs)
 

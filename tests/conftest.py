@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.services.postgres"]
+pytest_plugins = ["tests.services.postgres", "tests.services.s3", "tests.services.gcs"]
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,7 +9,7 @@ from redun.expression import (  # noqa: E402
     TaskExpression,
     ValueExpression,
 )
-from redun.file import ContentFile, Dir, File, FileSet, IFile, StagingFile  # noqa: E402
+from redun.file import ContentFile, Dir, File, FileSet, IFile, StagingDir, StagingFile  # noqa: E402
 from redun.plugins.hookspecs import hookimpl  # noqa: E402
 from redun.promise import Promise  # noqa: E402
 from redun.scheduler import (  # noqa: E402
@@ -19,6 +19,7 @@ from redun.scheduler import (  # noqa: E402
     run,
     set_current_scheduler,
 )
+from redun.scripting import script  # noqa: E402
 from redun.task import (  # noqa: E402
     PartialTask,
     Task,
@@ -43,6 +44,7 @@ __all__ = [
     "Scheduler",
     "SchedulerExpression",
     "SimpleExpression",
+    "StagingDir",
     "StagingFile",
     "Task",
     "TaskExpression",
@@ -56,6 +58,7 @@ __all__ = [
     "namespace",
     "run",
     "scheduler_task",
+    "script",
     "set_current_scheduler",
     "task",
 ]

@@ -1,8 +1,10 @@
 """Files as values: local paths and any fsspec URL, hashed so caching reacts to changes.
 
-``File`` hashes by (path, size, mtime) locally and by ETag (or size and mtime)
-remotely; ``ContentFile`` by content; ``IFile`` by path alone. A cached File is
-only reused while its current hash matches the recorded one.
+``File`` hashes by (path, size, mtime) locally (a stat, never a read) and remotely
+as its protocol's support says (S3 by ETag; see :mod:`redun.filesystems`);
+``ContentFile`` by content; ``IFile`` by path alone. A cached File is only reused
+while its current hash matches the recorded one; :func:`redun.values.are_values_valid`
+checks many at once.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import glob as globlib
 import hashlib
 import os
+import posixpath
 import shutil
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
@@ -17,8 +20,9 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import fsspec
 
+from redun.filesystems import get_support
 from redun.hashing import HASH_LEN, hash_struct
-from redun.values import MemoizedHashValue
+from redun.values import MemoizedHashValue, register_batch_check
 
 
 def get_protocol(path: str) -> str:
@@ -31,6 +35,12 @@ def get_protocol(path: str) -> str:
 
 def _local_path(path: str) -> str:
     return path[len("file://") :] if path.startswith("file://") else path
+
+
+def _make_parent(path: str) -> None:
+    parent = os.path.dirname(path)
+    if parent:
+        os.makedirs(parent, exist_ok=True)
 
 
 class File(MemoizedHashValue):
@@ -46,18 +56,33 @@ class File(MemoizedHashValue):
     # Filesystem ---------------------------------------------------------------
     @property
     def fs(self) -> fsspec.AbstractFileSystem:
-        import fsspec  # imported on first use: local files never need it
+        """The fsspec filesystem holding this file."""
+        if self.protocol == "local":
+            import fsspec  # imported on first use: local files never need it
 
-        return fsspec.filesystem("file" if self.protocol == "local" else self.protocol)
+            return fsspec.filesystem("file")
+        return get_support(self.protocol).filesystem(self.path)
 
     @property
     def _fs_path(self) -> str:
-        return _local_path(self.path) if self.protocol == "local" else self.path
+        if self.protocol == "local":
+            return _local_path(self.path)
+        return get_support(self.protocol).fs_path(self.path)
 
     def exists(self) -> bool:
         if self.protocol == "local":
             return os.path.exists(self._fs_path)
         return self.fs.exists(self._fs_path)
+
+    def isfile(self) -> bool:
+        if self.protocol == "local":
+            return os.path.isfile(self._fs_path)
+        return self.fs.isfile(self._fs_path)
+
+    def isdir(self) -> bool:
+        if self.protocol == "local":
+            return os.path.isdir(self._fs_path)
+        return self.fs.isdir(self._fs_path)
 
     def size(self) -> int:
         if self.protocol == "local":
@@ -69,9 +94,7 @@ class File(MemoizedHashValue):
         if any(flag in mode for flag in "wax+"):
             self._hash = None
             if self.protocol == "local":
-                parent = os.path.dirname(self._fs_path)
-                if parent:
-                    os.makedirs(parent, exist_ok=True)
+                _make_parent(self._fs_path)
         if self.protocol == "local":
             return open(self._fs_path, mode, encoding=encoding, **kwargs)
         return self.fs.open(self._fs_path, mode, encoding=encoding, **kwargs)
@@ -80,6 +103,10 @@ class File(MemoizedHashValue):
         with self.open(mode, encoding=encoding) as infile:
             return infile.read()
 
+    def readlines(self, mode: str = "r", encoding: str | None = None) -> list[Any]:
+        with self.open(mode, encoding=encoding) as infile:
+            return infile.readlines()
+
     def write(
         self, data: str | bytes, mode: str | None = None, encoding: str | None = None
     ) -> None:
@@ -87,6 +114,22 @@ class File(MemoizedHashValue):
             mode or ("wb" if isinstance(data, bytes) else "w"), encoding=encoding
         ) as out:
             out.write(data)
+
+    def touch(self, time: tuple[float, float] | None = None) -> None:
+        """Create the file empty if missing; a local one also gets its times set to ``time``
+        (default now). Object stores have no times to set: an existing object is left as is."""
+        self._hash = None
+        if self.protocol == "local":
+            path = self._fs_path
+            if not os.path.exists(path):
+                _make_parent(path)
+                open(path, "a").close()
+            os.utime(path, time)
+            return
+        if time is not None:
+            raise ValueError(f"File.touch(time=...) needs a local file, not {self.path}")
+        if not self.exists():
+            self.fs.touch(self._fs_path)
 
     def remove(self) -> None:
         self._hash = None
@@ -99,20 +142,31 @@ class File(MemoizedHashValue):
         """Copy this file's content to ``dest`` (any protocol) and return ``dest``."""
         if skip_if_exists and dest.exists():
             return dest
-        if self.protocol == "local" and dest.protocol == "local":
-            parent = os.path.dirname(dest._fs_path)
-            if parent:
-                os.makedirs(parent, exist_ok=True)
+        local_src, local_dest = self.protocol == "local", dest.protocol == "local"
+        if local_dest:
+            _make_parent(dest._fs_path)
+        if local_src and local_dest:
             shutil.copyfile(self._fs_path, dest._fs_path)
+        elif local_src:
+            dest.fs.put_file(self._fs_path, dest._fs_path)
+        elif local_dest:
+            self.fs.get_file(self._fs_path, dest._fs_path)
+        elif self.protocol == dest.protocol and self.protocol not in ("http", "https"):
+            self.fs.copy(self._fs_path, dest._fs_path)
         else:
             with self.open("rb") as src, dest.open("wb") as out:
-                shutil.copyfileobj(src, out)
+                shutil.copyfileobj(src, out, 1 << 20)
         dest._hash = None
         return dest
 
     def stage(self, local: str | None = None) -> StagingFile:
-        """Pair this (remote) file with a local path for script() staging."""
-        return StagingFile(File(local or os.path.basename(self.path)), self)
+        """Pair this (remote) file with a local path for script() staging (a ``local``
+        ending in "/" is a directory that gets this file's basename)."""
+        if not local:
+            local = self.basename()
+        elif local.endswith("/"):
+            local = local + self.basename()
+        return StagingFile(File(local), self)
 
     def basename(self) -> str:
         return os.path.basename(self.path)
@@ -129,21 +183,7 @@ class File(MemoizedHashValue):
             except FileNotFoundError:
                 size, mtime = -1, -1
             return hash_struct(["File", "local", self.path, size, str(mtime)])
-        try:
-            info = self.fs.info(self._fs_path)
-        except FileNotFoundError:
-            return hash_struct(["File", self.protocol, self.path, -1, "-1"])
-        etag = info.get("ETag") or info.get("etag") or info.get("md5Hash") or info.get("crc32c")
-        if etag:
-            return hash_struct(["File", self.protocol, self.path, str(etag).strip('"')])
-        mtime = (
-            info.get("mtime")
-            or info.get("LastModified")
-            or info.get("updated")
-            or info.get("created")  # e.g. memory://, which recreates a file on each write
-            or ""
-        )
-        return hash_struct(["File", self.protocol, self.path, info.get("size", -1), str(mtime)])
+        return get_support(self.protocol).hash(self.path)
 
     def update_hash(self) -> None:
         """Forget the cached hash so it is computed again from the filesystem."""
@@ -211,19 +251,32 @@ class FileSet(MemoizedHashValue):
         self._hash: str | None = None
 
     def _files(self) -> list[File]:
-        if get_protocol(self.pattern) == "local":
+        protocol = get_protocol(self.pattern)
+        if protocol == "local":
             return [
                 File(p) for p in sorted(globlib.glob(_local_path(self.pattern), recursive=True))
             ]
-        fs = File(self.pattern).fs
-        protocol = get_protocol(self.pattern)
-        return [File(f"{protocol}://{p}") for p in sorted(fs.glob(self.pattern))]
+        # One listing gives every file with its hash (no request per file).
+        listing = get_support(protocol).listing(self.pattern)
+        return [_listed_file(url, file_hash) for url, file_hash in listing.items()]
 
     def __iter__(self) -> Iterator[File]:
         return iter(self._files())
 
+    def files(self) -> list[File]:
+        """The matching files, sorted by path."""
+        return self._files()
+
+    def _hash_parts(self) -> list[str]:
+        """What the hash starts with (redun 0.4x: type name, then pattern or path)."""
+        return ["FileSet", self.pattern]
+
+    def hash_listing(self, listing: dict[str, str]) -> str:
+        """This set's hash given ``{url: file hash}`` of its files."""
+        return hash_struct(self._hash_parts() + sorted(listing.values()))
+
     def _calc_hash(self) -> str:
-        return hash_struct(["FileSet", self.pattern] + [f.hash for f in self._files()])
+        return hash_struct(self._hash_parts() + sorted(f.hash for f in self._files()))
 
     def is_valid(self) -> bool:
         return self._hash is None or self._calc_hash() == self._hash
@@ -252,12 +305,41 @@ class Dir(FileSet):
         files = super()._files()
         if get_protocol(self.path) == "local":
             return [f for f in files if os.path.isfile(f._fs_path)]
-        # A remote "**" glob also lists the directories themselves.
-        fs = File(self.path).fs
-        return [f for f in files if fs.isfile(f._fs_path)]
+        return files  # a remote listing holds files only
+
+    def _hash_parts(self) -> list[str]:
+        return ["Dir", self.path]
 
     def file(self, rel_path: str) -> File:
         return File(f"{self.path}/{rel_path}")
+
+    def rel_path(self, path: str) -> str:
+        """``path`` (a file below this directory) relative to it."""
+        if "://" in path:
+            return posixpath.relpath(path, self.path)
+        return os.path.relpath(path, self.path)
+
+    def mkdir(self) -> None:
+        """Create the directory (object stores have none: there it only checks the URL)."""
+        self._hash = None
+        if get_protocol(self.path) == "local":
+            os.makedirs(_local_path(self.path), exist_ok=True)
+        else:
+            File(self.path).fs.makedirs(File(self.path)._fs_path, exist_ok=True)
+
+    def rmdir(self, recursive: bool = False) -> None:
+        """Remove the directory (with everything in it when ``recursive``)."""
+        self._hash = None
+        if get_protocol(self.path) != "local":
+            File(self.path).fs.rm(File(self.path)._fs_path, recursive=recursive)
+        elif recursive:
+            shutil.rmtree(_local_path(self.path))
+        else:
+            os.rmdir(_local_path(self.path))
+
+    def stage(self, local: str | None = None) -> StagingDir:
+        """Pair this (remote) directory with a local path for script() staging."""
+        return StagingDir(Dir(local or os.path.basename(self.path)), self)
 
     def exists(self) -> bool:
         return File(self.path).exists()
@@ -273,5 +355,22 @@ class Dir(FileSet):
         return f"Dir({self.path!r})"
 
 
+def _listed_file(url: str, file_hash: str) -> File:
+    """A File found by a listing, its hash taken from the listing."""
+    file = File(url)
+    file._hash = file_hash
+    return file
+
+
+def _check_batch(values: list[Any]) -> list[bool]:
+    from redun.filesystems.validity import check_files_valid
+
+    return check_files_valid(values)
+
+
+for _cls in (File, FileSet, Dir):
+    register_batch_check(_cls, _check_batch)
+
+
 # Staging pairs live in redun.staging; re-exported here (after File exists: staging imports it).
-from redun.staging import StagingFile  # noqa: E402
+from redun.staging import StagingDir, StagingFile  # noqa: E402

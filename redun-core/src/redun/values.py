@@ -231,11 +231,62 @@ def iter_nested(value: Any) -> Iterator[Any]:
             yield item
 
 
+BatchCheck = Callable[[list[Any]], list[bool]]
+_BATCH_CHECKS: dict[type, BatchCheck] = {}
+
+
+def register_batch_check(cls: type, check: BatchCheck) -> None:
+    """Check every value of exactly type ``cls`` in one call ``check(values)``.
+
+    ``check`` answers like each value's ``is_valid`` (one bool per value, in order);
+    :func:`are_values_valid` calls it once for all values that share it, so it can
+    batch its requests (e.g. one round of S3 HEAD requests for many Files).
+    """
+    _BATCH_CHECKS[cls] = check
+
+
 def is_value_valid(value: Any) -> bool:
     """Whether a cached value (and every Value nested in it) is still valid."""
     if type(value) in _ATOMIC_TYPES:
         return True
-    return all(item.is_valid() for item in iter_nested(value) if isinstance(item, Value))
+    return are_values_valid([value])[0]
+
+
+def are_values_valid(values: list[Any]) -> list[bool]:
+    """``[is_value_valid(v) for v in values]``, with the checks batched.
+
+    Every Value nested in any of ``values`` is checked once. Types with a batch
+    check (Files, FileSets and Dirs: one batch of requests per protocol, run
+    concurrently) are checked together; the others by ``is_valid()``, skipping
+    values already known to be invalid.
+    """
+    results = [True] * len(values)
+    singles: list[tuple[int, Value]] = []
+    batched: list[tuple[int, Value, BatchCheck]] = []
+    for index, value in enumerate(values):
+        if type(value) in _ATOMIC_TYPES:
+            continue
+        for item in iter_nested(value):
+            if isinstance(item, Value):
+                check = _BATCH_CHECKS.get(type(item))
+                if check is None:
+                    singles.append((index, item))
+                else:
+                    batched.append((index, item, check))
+    for index, item in singles:
+        if results[index] and not item.is_valid():
+            results[index] = False
+    groups: dict[BatchCheck, dict[int, Value]] = {}
+    for index, item, check in batched:
+        if results[index]:
+            groups.setdefault(check, {})[id(item)] = item
+    answers: dict[int, bool] = {}
+    for check, items in groups.items():
+        answers.update(zip(items, check(list(items.values()))))
+    for index, item, _ in batched:
+        if not answers.get(id(item), True):
+            results[index] = False
+    return results
 
 
 def get_subvalues(value: Any) -> list[Value]:

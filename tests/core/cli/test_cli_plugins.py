@@ -54,14 +54,19 @@ def by_name(name: str):
 def test_builtin_plugin_registers_local_executor_and_commands(fresh_plugins: None) -> None:
     builtin = by_name("redun")
     assert builtin.package == "redun-core" and builtin.version == redun.__version__
-    assert builtin.hooks == ["register_commands", "register_executors"]
+    assert builtin.hooks == ["register_commands", "register_executors", "register_file_systems"]
     assert get_executor_classes()["local"] is LocalExecutor
 
 
 def test_installed_plugins_load_and_broken_one_is_reported(with_plugins: list[str]) -> None:
     example = by_name("example")
     assert example.package == "redun-plugin-example" and example.version == "0.3.1"
-    assert example.hooks == ["register_commands", "register_executors", "register_value_types"]
+    assert example.hooks == [
+        "register_commands",
+        "register_executors",
+        "register_file_systems",
+        "register_value_types",
+    ]
     assert example.error is None
     broken = by_name("broken")
     assert broken.package == "redun-plugin-broken" and broken.version == "0.0.1"
@@ -189,7 +194,12 @@ def test_every_hook_is_documented_and_used_by_the_example_plugin(with_plugins: l
         for name, func in inspect.getmembers(hookspecs, inspect.isfunction)
         if name.startswith("register_")
     )
-    assert specs == ["register_commands", "register_executors", "register_value_types"]
+    assert specs == [
+        "register_commands",
+        "register_executors",
+        "register_file_systems",
+        "register_value_types",
+    ]
     for name in specs:
         assert len(inspect.getdoc(getattr(hookspecs, name)) or "") > 40, name
     assert by_name("example").hooks == specs

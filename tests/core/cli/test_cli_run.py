@@ -329,6 +329,23 @@ def test_task_failure_prints_user_traceback(run_cli, write_workflow) -> None:
     assert files == [str(path), str(path)]
 
 
+def test_process_worker_failure_prints_only_user_frames(invoke, write_workflow, tmp_path) -> None:
+    config = tmp_path / "proc-config"
+    config.mkdir()
+    (config / "redun.ini").write_text("[executors.default]\ntype = local\nmode = process\n")
+    path = write_workflow(FAILING_WORKFLOW)
+    result = invoke("-c", str(config), "run", str(path), "main", "--x", "4")
+    assert result.exit_code == 1
+    tail = result.stderr[result.stderr.index("Traceback (most recent call last):") :]
+    lines = tail.splitlines()
+    files = [line.split('"')[1] for line in lines if line.startswith('  File "')]
+    assert files == [str(path), str(path)]  # no concurrent.futures or redun frames
+    assert lines[-2:] == [
+        "ZeroDivisionError: cannot divide 4",
+        "redun: error: task cli_fail.main failed: ZeroDivisionError: cannot divide 4",
+    ]
+
+
 def test_run_records_tags_execution_id_and_argv(
     run_cli, write_workflow, shared_config: Path
 ) -> None:

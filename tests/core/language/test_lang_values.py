@@ -11,7 +11,7 @@ from collections import namedtuple
 import pytest
 
 from redun import task
-from redun.file import File, StagingFile
+from redun.file import File
 from redun.hashing import hash_struct, hash_tag_bytes
 from redun.values import (
     InvalidValueError,
@@ -217,7 +217,6 @@ def files(tmp_path):
         lambda f: {f},
         lambda f: Pair("x", f),
         lambda f: Holder(None, [{"deep": (f,)}]),
-        lambda f: StagingFile(File("local-unused"), f),
     ],
 )
 def test_is_value_valid_recurses_into_containers(files, wrap):

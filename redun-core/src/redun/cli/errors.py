@@ -4,6 +4,7 @@ traceback (without redun's frames) for errors raised by the user's code."""
 from __future__ import annotations
 
 import os
+import re
 import traceback
 from typing import IO, Any
 
@@ -34,11 +35,42 @@ def is_user_frame(filename: str) -> bool:
     return not os.path.abspath(filename).startswith(_hidden_prefixes())
 
 
+_FRAME = re.compile(r'^  File "(?P<path>[^"]+)", line \d+')
+# A worker process's own frames, above the task's.
+_WORKER_MACHINERY = (
+    os.path.join("", "concurrent", "futures", ""),
+    os.path.join("", "multiprocessing", ""),
+)
+
+
+def filter_remote_traceback(text: str) -> tuple[str, bool]:
+    """A traceback's text (from another process) without the engine's frames.
+
+    Returns the text and whether any of the user's frames remain.
+    """
+    kept: list[str] = []
+    keep = True
+    user_frames = 0
+    for line in text.strip("\n").splitlines():
+        if line == '"""':  # concurrent.futures quotes the worker's traceback
+            continue
+        match = _FRAME.match(line)
+        if match:
+            path = match.group("path")
+            keep = is_user_frame(path) and not any(m in path for m in _WORKER_MACHINERY)
+            user_frames += keep
+        elif not line.startswith("    "):  # not a frame's source line: the heading or the error
+            keep = True
+        if keep:
+            kept.append(line)
+    return "\n".join(kept) + "\n", user_frames > 0
+
+
 def format_user_traceback(error: BaseException) -> str:
     """``error``'s traceback limited to the user's frames, ending with the error line."""
     remote = getattr(error, "__redun_traceback__", None)
     if isinstance(remote, str) and remote.strip():
-        return remote if remote.endswith("\n") else remote + "\n"
+        return filter_remote_traceback(remote)[0]
     frames = [f for f in traceback.extract_tb(error.__traceback__) if is_user_frame(f.filename)]
     lines = ["Traceback (most recent call last):\n"] if frames else []
     lines += traceback.format_list(frames)
@@ -67,8 +99,8 @@ class CliError(click.ClickException):
         click.echo(f"redun: error: {self.message}", err=True)
 
 
-def failure_summary(error: BaseException) -> str | None:
-    """One line naming the task that raised ``error`` and what went wrong."""
+def failure_summary(error: BaseException, first_line_only: bool = True) -> str | None:
+    """What went wrong, naming the task that raised ``error`` (None if no task did)."""
     job = getattr(error, "__redun_job__", None)
     task = getattr(getattr(job, "task", None), "fullname", None)
     if task is None:
@@ -76,11 +108,20 @@ def failure_summary(error: BaseException) -> str | None:
     filename = getattr(error, "filename", None)
     if isinstance(error, FileNotFoundError) and filename:
         return f"task {task}: file {os.fsdecode(filename)!r} does not exist"
-    return f"task {task} failed: {last_line(error)}"
+    message = str(error).strip()
+    if first_line_only:
+        message = message.splitlines()[0] if message else ""
+    if message.startswith(f"task {task}"):  # the error names its task already
+        return message
+    return f"task {task} failed: {type(error).__name__}: {message}".rstrip(": ")
 
 
 class UserCodeError(click.ClickException):
-    """The user's code raised: printed as the user's traceback, then one summary line."""
+    """The user's code raised: the user's traceback, then one summary line.
+
+    An error raised by redun on the task's behalf (a failed script, say) has no
+    frames of the user's: only its message is printed.
+    """
 
     def __init__(self, error: BaseException, exit_code: int = 1) -> None:
         super().__init__(format_user_traceback(error))
@@ -88,6 +129,16 @@ class UserCodeError(click.ClickException):
         self.exit_code = exit_code
 
     def show(self, file: IO[Any] | None = None) -> None:
+        remote = getattr(self.error, "__redun_traceback__", None)
+        if isinstance(remote, str) and remote.strip():
+            user_frames = filter_remote_traceback(remote)[1]
+        else:
+            user_frames = has_user_frames(self.error)
+        if not user_frames:
+            summary = failure_summary(self.error, first_line_only=False)
+            if summary:
+                click.echo(f"redun: error: {summary}", err=True)
+                return
         click.echo(self.message, err=True, nl=False)
         summary = failure_summary(self.error)
         if summary:

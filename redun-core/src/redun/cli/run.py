@@ -103,6 +103,7 @@ def run_expression(
     """Evaluate ``expr`` with a scheduler on the configured record; errors become CLI errors."""
     from redun.backends.base import BackendError
     from redun.config import ConfigError
+    from redun.filesystems import FileSystemUnavailableError
     from redun.scheduler import Scheduler, SchedulerError
 
     obj = ctx.find_root().obj
@@ -123,6 +124,10 @@ def run_expression(
         )
     except (BackendError, ConfigError, SchedulerError) as error:
         raise CliError(str(error)) from None
+    except FileSystemUnavailableError as error:  # a missing package, not a bug: say which
+        job = getattr(error, "__redun_job__", None)
+        where = f"task {job.task.fullname}: " if job is not None else ""
+        raise CliError(f"{where}{error}") from None
     except KeyboardInterrupt:
         raise CliError("interrupted", exit_code=130) from None
     except Exception as error:

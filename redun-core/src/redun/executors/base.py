@@ -65,5 +65,5 @@ def exec_task(task: Any, args: tuple, kwargs: dict) -> Any:
     if task.get_option("script"):
         from redun.scripting import run_script
 
-        return run_script(result)
+        return run_script(result, who=f"task {task.fullname}")
     return result

@@ -19,6 +19,7 @@ _MANAGER_NAMES = (
     "describe_failures",
     "failed_plugins",
     "get_executor_classes",
+    "get_file_system_classes",
     "get_plugin_manager",
     "get_value_types",
     "list_plugins",

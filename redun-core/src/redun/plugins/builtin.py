@@ -1,4 +1,5 @@
-"""The built-in plugin: redun's own executor and commands, registered like any plugin's."""
+"""The built-in plugin: redun's own executor, commands and remote filesystems, registered
+like any plugin's."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ BUILTIN_COMMANDS: dict[str, tuple[str, str]] = {
     "log": ("redun.cli.log:log", "Show executions, jobs, calls and values from the record."),
     "db": ("redun.cli.db:db", "Manage the redun database."),
     "plugins": ("redun.cli.plugins_cmd:plugins", "List the installed plugins."),
+    "fs": ("redun.cli.fs:fs", "Copy files between local paths and URLs (s3://, gs://, ...)."),
 }
 
 
@@ -23,6 +25,20 @@ def register_executors(register: Callable[[str, type], None]) -> None:
     from redun.executors.local import LocalExecutor
 
     register("local", LocalExecutor)
+
+
+@hookimpl(tryfirst=True)
+def register_file_systems(register: Callable[[str, type], None]) -> None:
+    from redun.filesystems.gcs import GcsSupport
+    from redun.filesystems.generic import FsspecSupport
+    from redun.filesystems.s3 import S3Support
+
+    for protocol in ("s3", "s3a"):
+        register(protocol, S3Support)
+    for protocol in ("gs", "gcs"):
+        register(protocol, GcsSupport)
+    for protocol in ("http", "https", "memory"):
+        register(protocol, FsspecSupport)
 
 
 @hookimpl(tryfirst=True)

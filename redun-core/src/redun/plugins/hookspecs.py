@@ -51,3 +51,16 @@ def register_value_types(register: Callable[[type], Any]) -> None:
     classes are imported and known by their ``type_name``. Call
     ``register(value_class)`` once per class.
     """
+
+
+@hookspec
+def register_file_systems(register: Callable[[str, type], None]) -> None:
+    """Offer support for URL protocols (``s3``, ``gs``, ...).
+
+    Called the first time redun meets a non-local URL (never in a run that uses
+    only local files). Call ``register(protocol, support_class)`` once per
+    protocol; the class subclasses ``redun.filesystems.base.FileSystemSupport``
+    and is built as ``support_class(protocol)``. Import the filesystem's own
+    packages inside its methods, so that registering imports nothing heavy. A
+    protocol nobody registers falls back to plain fsspec.
+    """

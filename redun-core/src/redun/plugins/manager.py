@@ -8,7 +8,7 @@ names; empty for none) limits which installed plugins load.
 
 Each hook implementation is also called on its own, so a plugin whose hook
 raises is recorded against that plugin rather than breaking redun. When two
-plugins register the same executor type or command, the first one wins; the
+plugins register the same executor type, protocol or command, the first one wins; the
 built-ins are called first, so no plugin can replace them.
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -37,6 +38,7 @@ BUILTIN_NAME = "redun"
 logger = logging.getLogger("redun")
 
 _TYPE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_PROTOCOL = re.compile(r"^[a-z][a-z0-9+.-]*$")  # a URL scheme (RFC 3986), lower case
 
 
 class PluginError(Exception):
@@ -63,6 +65,7 @@ class _State:
         self.hook_errors: dict[str, str] = {}
         self.executor_classes: dict[str, type] | None = None
         self.value_types: dict[str, type] | None = None
+        self.file_system_classes: dict[str, type] | None = None
 
 
 _lock = threading.RLock()
@@ -96,6 +99,9 @@ def reset_plugins() -> None:
     global _state
     with _lock:
         _state = _State()
+        filesystems = sys.modules.get("redun.filesystems")
+        if filesystems is not None:
+            filesystems.clear_supports()  # built from the classes just forgotten
 
 
 def _selected_entry_points() -> list[metadata.EntryPoint]:
@@ -232,6 +238,37 @@ def get_value_types() -> dict[str, type]:
         return dict(_state.value_types)
 
 
+def get_file_system_classes() -> dict[str, type]:
+    """``{protocol: FileSystemSupport class}`` from every plugin's ``register_file_systems``."""
+    with _lock:
+        if _state.file_system_classes is None:
+            from redun.filesystems.base import FileSystemSupport
+
+            classes: dict[str, type] = {}
+
+            def make_kwargs(plugin_name: str) -> dict[str, Any]:
+                def register(protocol: str, support_class: type) -> None:
+                    if not isinstance(protocol, str) or not _PROTOCOL.match(protocol):
+                        raise PluginError(f"file system protocol {protocol!r} is not a URL scheme")
+                    if protocol in ("file", "local"):
+                        raise PluginError(f"protocol {protocol!r} is redun's own (local files)")
+                    if not (
+                        isinstance(support_class, type)
+                        and issubclass(support_class, FileSystemSupport)
+                    ):
+                        raise PluginError(
+                            f"protocol {protocol!r}: {support_class!r} must be a subclass of "
+                            "redun.filesystems.base.FileSystemSupport"
+                        )
+                    _register_once(classes, protocol, support_class, plugin_name, "protocol")
+
+                return {"register": register}
+
+            _call_each("register_file_systems", make_kwargs)
+            _state.file_system_classes = classes
+        return dict(_state.file_system_classes)
+
+
 def add_plugin_commands(cli: click.Group) -> None:
     """Let every plugin add its commands to ``cli`` (a command already there is kept)."""
 
@@ -289,6 +326,7 @@ def list_plugins() -> list[PluginInfo]:
     pm = load_plugins()
     get_executor_classes()
     get_value_types()
+    get_file_system_classes()
     infos = []
     for name, plugin in pm.list_name_plugin():
         if plugin is None:

@@ -47,6 +47,7 @@ from redun.scheduler.report import Reporter, logger
 from redun.task import Task, get_task_registry
 from redun.values import (
     InvalidValueError,
+    are_values_valid,
     get_value_hash,
     hash_and_serialize,
     is_value_valid,
@@ -372,11 +373,14 @@ class Scheduler:
         if not full:
             return
         found = self.backend.get_evaluations([job.eval_hash for job in full])
+        hits = [(job, found[job.eval_hash]) for job in full if job.eval_hash in found]
+        # One validity check for every hit: remote files are asked about together.
+        valid = dict(zip((job.id for job, _ in hits), are_values_valid([h[1] for _, h in hits])))
         for job in full:
             hit = found.get(job.eval_hash)
             if hit is None:
                 self._submit(job)
-            elif is_value_valid(hit[1]):
+            elif valid[job.id]:
                 job.cached = True
                 self.reporter.cached(job)
                 self._on_body_result(job, hit[1], record_eval=False, value_hash=hit[0])

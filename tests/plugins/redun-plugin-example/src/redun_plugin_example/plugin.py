@@ -30,3 +30,10 @@ def register_value_types(register: Callable[[type], type]) -> None:
     from redun_plugin_example.values import Greeting
 
     register(Greeting)
+
+
+@hookimpl
+def register_file_systems(register: Callable[[str, type], None]) -> None:
+    from redun_plugin_example.filesystem import ExampleSupport
+
+    register("example", ExampleSupport)
