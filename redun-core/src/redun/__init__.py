@@ -2,6 +2,7 @@
 
 __version__ = "0.1.0"
 
+from redun.builtins import catch, catch_all, cond, throw  # noqa: E402
 from redun.expression import (  # noqa: E402
     Expression,
     SchedulerExpression,
@@ -10,6 +11,17 @@ from redun.expression import (  # noqa: E402
     ValueExpression,
 )
 from redun.file import ContentFile, Dir, File, FileSet, IFile, StagingDir, StagingFile  # noqa: E402
+from redun.functools import (  # noqa: E402
+    apply_func,
+    const,
+    delay,
+    eval_,
+    flat_map,
+    force,
+    identity,
+    map_,
+    seq,
+)
 from redun.plugins.hookspecs import hookimpl  # noqa: E402
 from redun.promise import Promise  # noqa: E402
 from redun.scheduler import (  # noqa: E402
@@ -51,14 +63,27 @@ __all__ = [
     "Value",
     "ValueExpression",
     "__version__",
+    "apply_func",
+    "catch",
+    "catch_all",
+    "cond",
+    "const",
+    "delay",
+    "eval_",
+    "flat_map",
+    "force",
     "get_current_namespace",
     "get_current_scheduler",
     "get_task_registry",
     "hookimpl",
+    "identity",
+    "map_",
     "namespace",
     "run",
     "scheduler_task",
     "script",
+    "seq",
     "set_current_scheduler",
     "task",
+    "throw",
 ]

@@ -123,7 +123,11 @@ class Task(MemoizedHashValue):
             if inspect.isfunction(value):
                 hash_function(value)
         self.compat = list(compat or [])
-        self.source = source if source is not None else get_func_source(func)
+        if source is not None or version is None:
+            # The source is part of the hash: read it now, so it is the code that was loaded.
+            self._source: str | None = source if source is not None else get_func_source(func)
+        else:
+            self._source = None  # a versioned task: its source is only recorded, read on use
         self.task_options = options
         self.nout: int | None = options.get("nout")
         if self.nout is not None and (not isinstance(self.nout, int) or self.nout < 0):
@@ -134,6 +138,17 @@ class Task(MemoizedHashValue):
         self.__wrapped__ = func
 
     # Identity ----------------------------------------------------------------
+    @property
+    def source(self) -> str:
+        """The function's source (without decorators), as recorded in the task table."""
+        if self._source is None:
+            self._source = get_func_source(self.func)
+        return self._source
+
+    @source.setter
+    def source(self, value: str) -> None:
+        self._source = value
+
     @property
     def fullname(self) -> str:
         return f"{self.namespace}.{self.name}" if self.namespace else self.name
@@ -373,10 +388,18 @@ def task(
 
 
 def scheduler_task(
-    name: str | None = None, namespace: str | None = None, version: str = "1", **options: Any
-) -> Callable[[Callable], Task]:
+    name: str | Callable | None = None,
+    namespace: str | None = None,
+    version: str = "1",
+    **options: Any,
+) -> Any:
     """Define a special form: ``func(scheduler, parent_job, sexpr, *args)`` gets its
-    arguments unevaluated and returns a value, an expression or a Promise."""
+    arguments unevaluated and returns a value, an expression or a Promise.
+
+    Used bare (``@scheduler_task``) or with options (``@scheduler_task(name=...)``).
+    """
+    if callable(name):  # bare decorator: the function came in place of the name
+        return scheduler_task()(name)
 
     def deco(func: Callable) -> Task:
         new_task = Task(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import threading
 
 import pytest
@@ -55,6 +56,29 @@ def test_task_error_carries_the_users_traceback_and_no_job_stays_running(
     assert statuses["boom"] == "redun.ErrorValue"
     assert statuses["main"] == "redun.ErrorValue"
     assert statuses["slow_ok"] == "builtins.str"
+
+
+def test_recorded_error_keeps_its_type_and_names_its_task(scheduler, write_module, query):
+    module = write_module(
+        "typed_error_workflow",
+        """
+        from redun import task
+
+        @task()
+        def boom(x):
+            raise KeyError(f"missing {x}")
+
+        @task()
+        def main():
+            return boom(7)
+        """,
+    )
+    with pytest.raises(KeyError) as info:
+        scheduler.run(module.main())
+    assert info.value.__redun_task__ == "boom"  # the task that raised it, not main
+    rows = query("select value.value from value where value.type = 'redun.ErrorValue'")
+    errors = {type(pickle.loads(data).error) for (data,) in rows}
+    assert errors == {KeyError}  # the exception itself, not a stand-in RuntimeError
 
 
 def test_errors_are_not_reused_across_executions(scheduler, write_module):

@@ -101,9 +101,8 @@ class CliError(click.ClickException):
 
 def failure_summary(error: BaseException, first_line_only: bool = True) -> str | None:
     """What went wrong, naming the task that raised ``error`` (None if no task did)."""
-    job = getattr(error, "__redun_job__", None)
-    task = getattr(getattr(job, "task", None), "fullname", None)
-    if task is None:
+    task = getattr(error, "__redun_task__", None)
+    if not isinstance(task, str):
         return None
     filename = getattr(error, "filename", None)
     if isinstance(error, FileNotFoundError) and filename:

@@ -125,13 +125,13 @@ def run_expression(
     except (BackendError, ConfigError, SchedulerError) as error:
         raise CliError(str(error)) from None
     except FileSystemUnavailableError as error:  # a missing package, not a bug: say which
-        job = getattr(error, "__redun_job__", None)
-        where = f"task {job.task.fullname}: " if job is not None else ""
+        task = getattr(error, "__redun_task__", None)
+        where = f"task {task}: " if task else ""
         raise CliError(f"{where}{error}") from None
     except KeyboardInterrupt:
         raise CliError("interrupted", exit_code=130) from None
     except Exception as error:
-        if hasattr(error, "__redun_job__") or has_user_frames(error):
+        if hasattr(error, "__redun_task__") or has_user_frames(error):
             raise UserCodeError(error) from None
         logger.debug("engine error", exc_info=error)
         raise CliError(

@@ -502,9 +502,9 @@ class Scheduler:
             return
         job.status = FAILED
         self.reporter.failed(job, error)
-        if not hasattr(error, "__redun_job__"):  # the job that raised it, not its callers
-            try:
-                error.__redun_job__ = job  # type: ignore[attr-defined]
+        if not hasattr(error, "__redun_task__"):  # the task that raised it, not its callers
+            try:  # a name, not the Job: the error stays picklable for the record
+                error.__redun_task__ = job.task.fullname  # type: ignore[attr-defined]
             except AttributeError:
                 pass
         error_value = ErrorValue(error, getattr(error, "__redun_traceback__", None))
