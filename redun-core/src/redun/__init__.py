@@ -3,6 +3,7 @@
 __version__ = "0.1.0"
 
 from redun.builtins import catch, catch_all, cond, throw  # noqa: E402
+from redun.context import get_context  # noqa: E402
 from redun.expression import (  # noqa: E402
     Expression,
     SchedulerExpression,
@@ -26,12 +27,14 @@ from redun.plugins.hookspecs import hookimpl  # noqa: E402
 from redun.promise import Promise  # noqa: E402
 from redun.scheduler import (  # noqa: E402
     Job,
+    JobInfo,
     Scheduler,
     get_current_scheduler,
     run,
     set_current_scheduler,
 )
 from redun.scripting import script  # noqa: E402
+from redun.tags import apply_tags  # noqa: E402
 from redun.task import (  # noqa: E402
     PartialTask,
     Task,
@@ -51,6 +54,7 @@ __all__ = [
     "FileSet",
     "IFile",
     "Job",
+    "JobInfo",
     "PartialTask",
     "Promise",
     "Scheduler",
@@ -64,6 +68,7 @@ __all__ = [
     "ValueExpression",
     "__version__",
     "apply_func",
+    "apply_tags",
     "catch",
     "catch_all",
     "cond",
@@ -72,6 +77,7 @@ __all__ = [
     "eval_",
     "flat_map",
     "force",
+    "get_context",
     "get_current_namespace",
     "get_current_scheduler",
     "get_task_registry",

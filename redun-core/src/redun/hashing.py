@@ -8,7 +8,9 @@ existing ``.redun/redun.db`` files.
 from __future__ import annotations
 
 import hashlib
+import json
 import pickle
+from collections.abc import Iterable
 from typing import Any
 
 HASH_LEN = 40
@@ -89,6 +91,12 @@ def hash_tag_bytes(tag: str, data: bytes) -> str:
     digest = hashlib.sha512(prefix)
     digest.update(data)
     return digest.hexdigest()[:HASH_LEN]
+
+
+def hash_tag(entity_id: str, key: str, value: Any, parents: Iterable[str] = ()) -> str:
+    """A tag's hash, as redun 0.4x: entity, key, normalized JSON value, superseded tags."""
+    text = json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return hash_struct(["Tag", entity_id, key, text, sorted(parents)])
 
 
 def pickle_dumps(value: Any) -> bytes:

@@ -195,6 +195,14 @@ class Task(MemoizedHashValue):
         clone._hash = None
         return clone
 
+    def update_context(self, context: dict | None = None, **values: Any) -> Task:
+        """A copy of this task whose calls (and everything below them) see ``context``
+        (and ``values``) merged over the context they inherit."""
+        from redun.context import merge_dicts
+
+        previous = self._overrides.get("_context_override", {})
+        return self.options(_context_override=merge_dicts([previous, context or {}, values]))
+
     def partial(self, *args: Any, **kwargs: Any) -> PartialTask:
         """Fix some arguments now; the rest come when the partial task is called."""
         return PartialTask(self, args, kwargs)

@@ -94,6 +94,16 @@ class ExecutionRecord:
 
 
 @dataclass(slots=True)
+class TagRecord:
+    """Tags on one entity: ``entity_type`` is Execution, Job, Task, Value or CallNode."""
+
+    entity_type: str
+    entity_id: str
+    tags: list[tuple[str, Any]]
+    value: ValueRecord | None = None  # a tagged value, stored along with its tags
+
+
+@dataclass(slots=True)
 class CachedCall:
     """A reusable call found by a shallow cache lookup."""
 
@@ -134,6 +144,10 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def record_call(self, call: CallRecord) -> None: ...
+
+    @abc.abstractmethod
+    def record_tags(self, tags: TagRecord) -> None:
+        """Store tags; raises BackendError for a value that cannot be stored as JSON."""
 
     @abc.abstractmethod
     def record_evaluation(

@@ -54,6 +54,18 @@ def _execution_id(ctx: click.Context, param: click.Parameter, value: str | None)
 @click.option(
     "--execution-id", callback=_execution_id, metavar="UUID", help="Id for the new execution."
 )
+@click.option(
+    "--context",
+    "context_updates",
+    multiple=True,
+    metavar="KEY.PATH=VALUE",
+    help="Set a context value (JSON or text) for this run; repeat for more.",
+)
+@click.option(
+    "--context-file",
+    type=click.Path(dir_okay=False),
+    help="A JSON file whose object replaces the configured context for this run.",
+)
 @click.argument("file")
 @click.argument("task_name", metavar="TASK")
 @click.argument("task_args", nargs=-1, type=click.UNPROCESSED, metavar="[--ARG VALUE ...]")
@@ -64,6 +76,8 @@ def run(
     dryrun: bool,
     tags: list,
     execution_id: str | None,
+    context_updates: tuple[str, ...],
+    context_file: str | None,
     file: str,
     task_name: str,
     task_args: tuple[str, ...],
@@ -75,6 +89,17 @@ def run(
     """
     from redun.cli.params import TaskCommand
     from redun.cli.workflow import find_task, format_task_list, load_workflow
+    from redun.context import ContextError, context_from_updates, load_context_file, merge_dicts
+
+    try:
+        context = merge_dicts(
+            [
+                load_context_file(context_file) if context_file else {},
+                context_from_updates(context_updates),
+            ]
+        )
+    except ContextError as error:
+        raise click.UsageError(str(error)) from None
 
     module = load_workflow(file)
     if task_name == "help":
@@ -87,7 +112,9 @@ def run(
     with command.make_context(info_name, argv) as task_ctx:
         args, kwargs = command.invoke(task_ctx)
 
-    result = run_expression(ctx, task(*args, **kwargs), dryrun, not no_cache, tags, execution_id)
+    result = run_expression(
+        ctx, task(*args, **kwargs), dryrun, not no_cache, tags, execution_id, context
+    )
     if not dryrun or result is not None:
         click.echo(repr(result))
 
@@ -99,6 +126,7 @@ def run_expression(
     cache: bool,
     tags: list,
     execution_id: str | None,
+    context: dict | None = None,
 ) -> Any:
     """Evaluate ``expr`` with a scheduler on the configured record; errors become CLI errors."""
     from redun.backends.base import BackendError
@@ -121,6 +149,7 @@ def run_expression(
             cache=cache,
             tags=tags,
             execution_id=execution_id,
+            context=context,
         )
     except (BackendError, ConfigError, SchedulerError) as error:
         raise CliError(str(error)) from None

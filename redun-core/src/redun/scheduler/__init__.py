@@ -7,11 +7,12 @@ from redun.scheduler.core import (
     set_current_scheduler,
 )
 from redun.scheduler.errors import ErrorValue, JobCancelledError, SchedulerError, Traceback
-from redun.scheduler.job import Job
+from redun.scheduler.job import Job, JobInfo
 
 __all__ = [
     "ErrorValue",
     "Job",
+    "JobInfo",
     "JobCancelledError",
     "Scheduler",
     "SchedulerError",

@@ -53,6 +53,35 @@ class SchedulerConfig:
             return resolved
         return self.backend_section.get("db_uri", IN_MEMORY_DB)
 
+    @property
+    def context(self) -> dict:
+        """The execution context: ``[scheduler] context`` (JSON) or ``context_file``."""
+        from redun.context import ContextError, load_context_file, load_context_text
+
+        raw = self.source.as_dict() if hasattr(self.source, "as_dict") else self.source
+        given = (raw or {}).get("scheduler", {}).get("context") if isinstance(raw, dict) else None
+        section = self.sections.get("scheduler", {})
+        text, path = section.get("context"), section.get("context_file")
+        try:
+            if text and path:
+                raise ContextError(
+                    "[scheduler] has both context and context_file; keep one of them"
+                )
+            if isinstance(given, dict):  # Scheduler(config={"scheduler": {"context": {...}}})
+                return given
+            if path:
+                return load_context_file(path)
+            return load_context_text(text, "[scheduler] context") if text else {}
+        except ContextError as error:
+            raise SchedulerError(str(error)) from None
+
+    @property
+    def tags(self) -> dict[str, Any]:
+        """``[tags]``: tags for every execution (values parsed as JSON when they are JSON)."""
+        from redun.context import parse_context_value
+
+        return {k: parse_context_value(v) for k, v in self.sections.get("tags", {}).items()}
+
     def executor_sections(self) -> dict[str, dict[str, str]]:
         return {
             name.split(".", 1)[1]: body

@@ -22,6 +22,7 @@ from redun.backends.base import (
     Backend,
     BackendError,
 )
+from redun.context import merge_dicts
 from redun.executors.base import Executor
 from redun.expression import (
     Expression,
@@ -41,7 +42,7 @@ from redun.scheduler.errors import (
     SchedulerError,
     attach_traceback,
 )
-from redun.scheduler.job import CACHED, DONE, FAILED, RUNNING, Job
+from redun.scheduler.job import CACHED, DONE, FAILED, RUNNING, Job, fill_job_info
 from redun.scheduler.recorder import Recorder
 from redun.scheduler.report import Reporter, logger
 from redun.task import Task, get_task_registry
@@ -52,6 +53,9 @@ from redun.values import (
     hash_and_serialize,
     is_value_valid,
 )
+
+# An evaluation memo that holds whichever job evaluates the expression.
+_ANY_PARENT = object()
 
 # Cache scopes (the task option ``cache_scope``).
 NONE, CSE, BACKEND = "NONE", "CSE", "BACKEND"
@@ -162,12 +166,12 @@ class Scheduler:
             self.backend,
             self._execution_id,
             list(exec_argv) if exec_argv is not None else ["scheduler.run", repr(expr)],
-            dict(tags),
+            {**self.config.tags, **dict(tags)},
             self._recorded_tasks,
             dryrun,
         )
         self._use_cache = cache
-        self._context = context or {}
+        self._context = merge_dicts([self.config.context, context or {}])
         self._jobs_by_eval: dict[str, Job] = {}
         self._open_jobs: dict[str, Job] = {}
         self._to_check: list[Job] = []
@@ -251,7 +255,7 @@ class Scheduler:
 
     def _evaluate_expr(self, expr: Expression, parent: Job | None) -> Promise:
         state = expr.__dict__.get("_redun_eval")
-        if state is not None and state[0] is self._token:
+        if state is not None and state[0] is self._token and state[2] in (_ANY_PARENT, parent):
             return state[1]
         if type(expr) is TaskExpression:
             arguments = _call_arguments(expr)
@@ -261,10 +265,13 @@ class Scheduler:
                     job_promise = self._start_job(expr, arguments, parent)
                 except Exception as error:
                     job_promise = Promise.rejected(error)
-                expr.__dict__["_redun_eval"] = (self._token, job_promise)
+                expr.__dict__["_redun_eval"] = (self._token, job_promise, _ANY_PARENT)
                 return job_promise
         result = Promise()
-        expr.__dict__["_redun_eval"] = (self._token, result)
+        # A special form's value may depend on the job evaluating it (get_context, say):
+        # one shared expression object (a default argument) is evaluated once per caller.
+        memo_parent = parent if isinstance(expr, SchedulerExpression) else _ANY_PARENT
+        expr.__dict__["_redun_eval"] = (self._token, result, memo_parent)
         # Deferred, so evaluating a deep graph never nests Python calls.
         promise.defer(self._start_expr, (expr, parent, result))
         return result
@@ -295,6 +302,18 @@ class Scheduler:
         if isinstance(value, Promise):
             return value.then(lambda v: self._evaluate(v, parent))
         return self._evaluate(value, parent)
+
+    def job_context(self, job: Job | None) -> dict:
+        """The context ``job`` sees: the execution's, with task overrides along its callers."""
+        overrides = []
+        while job is not None:
+            override = job.task.get_option("_context_override")
+            if override:
+                overrides.append(override)
+            job = job.parent
+        if not overrides:
+            return self._context
+        return merge_dicts([self._context, *reversed(overrides)])
 
     def evaluate(self, value: Any, parent_job: Job | None = None) -> Promise:
         """Evaluate ``value`` within the running execution (for scheduler tasks)."""
@@ -424,6 +443,7 @@ class Scheduler:
             return
         job.status = RUNNING
         self._recorder.job_started(job)
+        fill_job_info(job)
         self.reporter.run(job, name)
         self._in_flight += 1
         executor.submit(job)
@@ -492,6 +512,7 @@ class Scheduler:
     def _end_job(self, job: Job) -> None:
         self._open_jobs.pop(job.id, None)
         self._recorder.job_ended(job)
+        self._recorder.job_tags(job)
         # The job's inputs are recorded; drop them so long runs stay small.
         job.children = job.upstream = _NOTHING
         job.arg_hashes, job.kwarg_hashes = [], _NOTHING

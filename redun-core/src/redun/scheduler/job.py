@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from redun.promise import Promise
 
@@ -59,6 +59,7 @@ class Job:
         "result_hash",
         "result_data",
         "recorded",
+        "tags",
     )
 
     def __init__(
@@ -93,6 +94,7 @@ class Job:
         self.result_hash: str | None = None
         self.result_data: bytes | None = None
         self.recorded = False  # whether the record has this job's row yet
+        self.tags: Any = None  # redun.tags.JobTags, once apply_tags tags something
 
     @property
     def task_name(self) -> str:
@@ -100,3 +102,50 @@ class Job:
 
     def __repr__(self) -> str:
         return f"Job(id={self.id[:8]}, task={self.task.fullname}, status={self.status})"
+
+
+class JobInfo:
+    """What a running job knows about itself.
+
+    Give a task the parameter ``job_info: JobInfo = JobInfo()``: the placeholder
+    is hashed (so it never changes a call's hash), and the task receives this
+    job's ids and options instead.
+    """
+
+    def __init__(
+        self,
+        execution_id: str = "",
+        job_id: str = "",
+        eval_hash: str = "",
+        args_hash: str = "",
+        options: dict | None = None,
+    ) -> None:
+        # Attribute order as redun 0.4x, so the placeholder pickles (and hashes) the same.
+        self.execution_id = execution_id
+        self.job_id = job_id
+        self.eval_hash = eval_hash
+        self.args_hash = args_hash
+        self.options = options if options is not None else {}
+
+    @classmethod
+    def from_job(cls, job: Job) -> JobInfo:
+        options = {**job.task.task_options, **job.task._overrides}
+        return cls(job.execution_id, job.id, job.eval_hash, job.args_hash, options)
+
+    def __repr__(self) -> str:
+        return f"JobInfo(job_id={self.job_id!r}, eval_hash={self.eval_hash[:8]!r})"
+
+
+JobInfo.__module__ = "redun.scheduler"  # where redun 0.4x pickles refer to it
+
+
+def fill_job_info(job: Job) -> None:
+    """Give ``job`` a filled-in JobInfo wherever its arguments hold the placeholder."""
+    args, kwargs = job.args, job.kwargs
+    if any(type(arg) is JobInfo for arg in args):
+        job.args = tuple(JobInfo.from_job(job) if type(a) is JobInfo else a for a in args)
+    if kwargs and any(type(arg) is JobInfo for arg in kwargs.values()):
+        job.kwargs = {
+            key: JobInfo.from_job(job) if type(value) is JobInfo else value
+            for key, value in kwargs.items()
+        }

@@ -16,10 +16,13 @@ from redun.backends.base import (
     ExecutionRecord,
     JobEnd,
     JobStart,
+    TagRecord,
     ValueRecord,
 )
 from redun.hashing import hash_argument
-from redun.scheduler.job import Job
+from redun.scheduler.job import Job, JobInfo
+from redun.tags import tag_pairs
+from redun.values import get_value_hash
 
 
 def argument_records(
@@ -33,6 +36,8 @@ def argument_records(
     """The argument records of one call, with the calls that produced each argument."""
 
     def record(position: int | None, key: str | None, value: Any, value_hash: str):
+        if type(value) is JobInfo:  # the task got this job's info; the call holds the placeholder
+            value = JobInfo()
         producer = upstream.get(position if key is None else key)  # type: ignore[arg-type]
         return ArgumentRecord(
             arg_hash=hash_argument(call_hash, position, key, value_hash),
@@ -73,6 +78,7 @@ class Recorder:
         self.recorded_tasks = recorded_tasks  # shared by a scheduler's runs
         self.dryrun = dryrun
         self.root_job: Job | None = None
+        self.tagged_tasks: set[str] = set()
 
     def job_started(self, job: Job) -> None:
         """Record that ``job`` started, once.
@@ -114,6 +120,30 @@ class Recorder:
                     tags=self._execution_tags(job),
                 )
             )
+
+    def job_tags(self, job: Job) -> None:
+        """Record the tags of a finished job: its task's, and those apply_tags gathered."""
+        task_tags = job.task.get_option("tags")
+        gathered = job.tags
+        if self.dryrun or (not task_tags and gathered is None):
+            return
+        backend = self.backend
+        pairs = tag_pairs(task_tags, f"task {job.task.fullname}: tags")
+        if pairs and job.task.hash not in self.tagged_tasks:
+            self.tagged_tasks.add(job.task.hash)
+            backend.record_tags(TagRecord("Task", job.task.hash, pairs))
+        job_pairs = pairs + (gathered.job if gathered else [])
+        if job_pairs:
+            backend.record_tags(TagRecord("Job", job.id, job_pairs))
+        if gathered is None:
+            return
+        for value, value_tags in gathered.values:
+            value_hash = get_value_hash(value)
+            backend.record_tags(
+                TagRecord("Value", value_hash, value_tags, ValueRecord(value_hash, value))
+            )
+        if gathered.execution:
+            backend.record_tags(TagRecord("Execution", self.execution_id, gathered.execution))
 
     def evaluation(self, job: Job, result: Any, value_hash: str, data: bytes | None) -> None:
         """Remember what ``job``'s body returned, for the next run's cache lookup."""

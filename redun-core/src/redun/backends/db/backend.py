@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from redun.backends.base import (
@@ -20,6 +20,7 @@ from redun.backends.base import (
     ExecutionRecord,
     JobEnd,
     JobStart,
+    TagRecord,
     ValueRecord,
 )
 from redun.backends.db.batch import EvaluationRecord, TaskRecord
@@ -130,15 +131,12 @@ class RedunBackend(Backend):
         self._put(TaskRecord(task))
 
     def record_execution(self, execution: ExecutionRecord) -> None:
-        for key, value in execution.tags.items():
-            try:
-                json.dumps(value)
-            except (TypeError, ValueError):
-                raise BackendError(
-                    f"execution tag {key!r} has a value of type {type(value).__name__} that "
-                    "cannot be stored as JSON; use strings, numbers, lists or dicts"
-                ) from None
+        _check_json_tags("execution", execution.tags.items())
         self._put(execution)
+
+    def record_tags(self, tags: TagRecord) -> None:
+        _check_json_tags(tags.entity_type.lower(), tags.tags)
+        self._put(tags)
 
     def record_job_start(self, job: JobStart) -> None:
         self._put(job)
@@ -185,3 +183,14 @@ class RedunBackend(Backend):
                 raise BackendError("the redun database is not open; call load() first")
             self._reader = CacheReader(self._db)
         return self._reader
+
+
+def _check_json_tags(entity: str, tags: Iterable[tuple[str, Any]]) -> None:
+    for key, value in tags:
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            raise BackendError(
+                f"{entity} tag {key!r} has a value of type {type(value).__name__} that "
+                "cannot be stored as JSON; use strings, numbers, lists or dicts"
+            ) from None

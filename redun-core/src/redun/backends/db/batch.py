@@ -6,13 +6,19 @@ Content-addressed rows already written by this process are skipped.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from redun.backends.base import CallRecord, ExecutionRecord, JobEnd, JobStart, ValueRecord
+from redun.backends.base import (
+    CallRecord,
+    ExecutionRecord,
+    JobEnd,
+    JobStart,
+    TagRecord,
+    ValueRecord,
+)
 from redun.file import File
-from redun.hashing import hash_struct
+from redun.hashing import hash_tag
 from redun.values import (
     MIME_PICKLE,
     Value,
@@ -38,11 +44,6 @@ class TaskRecord:
     """A task definition to store (queued by ``record_task``)."""
 
     task: Any
-
-
-def tag_hash(entity_type: str, entity_id: str, key: str, value: Any) -> str:
-    """Content hash of one tag row."""
-    return hash_struct(["Tag", entity_type, entity_id, key, json.dumps(value, sort_keys=True)])
 
 
 @dataclass
@@ -130,6 +131,10 @@ class Batch:
             self._add_task(record.task)
         elif isinstance(record, ExecutionRecord):
             self._add_execution(record)
+        elif isinstance(record, TagRecord):
+            if record.value is not None:
+                self.add_value(record.value)
+            self._add_tags(record.entity_type, record.entity_id, record.tags)
         else:
             raise TypeError(f"unknown record type {type(record).__name__}")
 
@@ -247,14 +252,17 @@ class Batch:
             "job_id": execution.job_id,
             "updated_time": execution.updated_time,
         }
-        for key, value in execution.tags.items():
-            digest = tag_hash("Execution", execution.id, key, value)
+        self._add_tags("Execution", execution.id, execution.tags.items())
+
+    def _add_tags(self, entity_type: str, entity_id: str, tags: Any) -> None:
+        for key, value in tags:
+            digest = hash_tag(entity_id, key, value)
             if digest in self.written.tags:
                 continue
             self.tags[digest] = {
                 "tag_hash": digest,
-                "entity_type": "Execution",
-                "entity_id": execution.id,
+                "entity_type": entity_type,
+                "entity_id": entity_id,
                 "key": key,
                 "value": value,
                 "is_current": True,
