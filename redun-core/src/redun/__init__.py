@@ -23,6 +23,7 @@ from redun.functools import (  # noqa: E402
     map_,
     seq,
 )
+from redun.handle import Handle, merge_handles  # noqa: E402
 from redun.plugins.hookspecs import hookimpl  # noqa: E402
 from redun.promise import Promise  # noqa: E402
 from redun.scheduler import (  # noqa: E402
@@ -34,6 +35,7 @@ from redun.scheduler import (  # noqa: E402
     set_current_scheduler,
 )
 from redun.scripting import script  # noqa: E402
+from redun.subrun import subrun  # noqa: E402
 from redun.tags import apply_tags  # noqa: E402
 from redun.task import (  # noqa: E402
     PartialTask,
@@ -52,6 +54,7 @@ __all__ = [
     "Expression",
     "File",
     "FileSet",
+    "Handle",
     "IFile",
     "Job",
     "JobInfo",
@@ -84,12 +87,14 @@ __all__ = [
     "hookimpl",
     "identity",
     "map_",
+    "merge_handles",
     "namespace",
     "run",
     "scheduler_task",
     "script",
     "seq",
     "set_current_scheduler",
+    "subrun",
     "task",
     "throw",
 ]

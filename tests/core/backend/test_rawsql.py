@@ -23,6 +23,13 @@ ROWS: dict[str, list[dict]] = {
     "value": [{"value_hash": "v" * 40, "type": "builtins.int", "format": "f", "value": b"\x00"}],
     "file": [{"value_hash": "v" * 40, "path": "/data/x.txt"}],
     "subvalue": [{"value_hash": "v" * 40, "parent_value_hash": "w" * 40}],
+    "handle": [
+        {"hash": "k" * 40, "fullname": "ns.db", "value_hash": "v" * 40, "key": "",
+         "is_valid": True},
+        {"hash": "l" * 40, "fullname": "ns.db", "value_hash": "v" * 40, "key": "1",
+         "is_valid": False},
+    ],
+    "handle_edge": [{"parent_id": "k" * 40, "child_id": "l" * 40}],
     "call_node": [
         {"call_hash": "c" * 40, "task_name": "ns.add", "task_hash": "t" * 40,
          "args_hash": "a" * 40, "value_hash": "v" * 40, "timestamp": AWARE_CET},

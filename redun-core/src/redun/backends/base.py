@@ -104,6 +104,14 @@ class TagRecord:
 
 
 @dataclass(slots=True)
+class HandleRecord:
+    """A handle state (``handle`` table) reached from each of ``parents`` (``handle_edge``)."""
+
+    handle: Any
+    parents: list[Any] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class CachedCall:
     """A reusable call found by a shallow cache lookup."""
 
@@ -150,6 +158,10 @@ class Backend(abc.ABC):
         """Store tags; raises BackendError for a value that cannot be stored as JSON."""
 
     @abc.abstractmethod
+    def record_handle(self, record: HandleRecord) -> None:
+        """Store a handle state as valid, with the edges from the states it follows."""
+
+    @abc.abstractmethod
     def record_evaluation(
         self, eval_hash: str, task_hash: str, args_hash: str, result: ValueRecord
     ) -> None:
@@ -163,3 +175,7 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def find_cached_call(self, task_hash: str, args_hash: str) -> CachedCall | None:
         """The newest non-error call node for this task and arguments (shallow caching)."""
+
+    @abc.abstractmethod
+    def get_valid_handles(self, handle_hashes: list[str]) -> set[str]:
+        """The hashes among ``handle_hashes`` of handle states recorded as still valid."""

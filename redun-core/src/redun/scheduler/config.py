@@ -82,6 +82,12 @@ class SchedulerConfig:
 
         return {k: parse_context_value(v) for k, v in self.sections.get("tags", {}).items()}
 
+    def child_config(self) -> dict[str, dict[str, str]]:
+        """This configuration for a child scheduler (subrun): same record, by absolute URI."""
+        sections = {name: dict(body) for name, body in self.sections.items()}
+        sections.setdefault("backend", {})["db_uri"] = self.db_uri
+        return sections
+
     def executor_sections(self) -> dict[str, dict[str, str]]:
         return {
             name.split(".", 1)[1]: body

@@ -42,6 +42,7 @@ from redun.scheduler.errors import (
     SchedulerError,
     attach_traceback,
 )
+from redun.scheduler.handles import HandleTracker
 from redun.scheduler.job import CACHED, DONE, FAILED, RUNNING, Job, fill_job_info
 from redun.scheduler.recorder import Recorder
 from redun.scheduler.report import Reporter, logger
@@ -136,6 +137,14 @@ class Scheduler:
             self.executors.setdefault(name, executor)
         self._loaded = True
 
+    def close(self) -> None:
+        """Stop the executors and close the record (after the last run)."""
+        for executor in self.executors.values():
+            executor.stop()
+        if self._loaded:
+            self.backend.close()
+        self._loaded = False
+
     # Executor callbacks (any thread) -------------------------------------------
     def done_job(self, job: Job, result: Any) -> None:
         """An executor reports that ``job`` returned ``result``."""
@@ -155,8 +164,13 @@ class Scheduler:
         tags: Iterable[tuple[str, Any]] = (),
         context: dict | None = None,
         execution_id: str | None = None,
+        parent_job_id: str | None = None,
     ) -> Any:
-        """Evaluate ``expr`` to a concrete value, running what the cache cannot supply."""
+        """Evaluate ``expr`` to a concrete value, running what the cache cannot supply.
+
+        With ``execution_id`` and ``parent_job_id`` (a subrun), the jobs join that
+        execution below that job instead of starting a new execution.
+        """
         self.load()
         self.reporter = Reporter()
         self._token = object()
@@ -169,7 +183,9 @@ class Scheduler:
             {**self.config.tags, **dict(tags)},
             self._recorded_tasks,
             dryrun,
+            root_parent_id=parent_job_id,
         )
+        self.handles = HandleTracker(self.backend, dryrun)
         self._use_cache = cache
         self._context = merge_dicts([self.config.context, context or {}])
         self._jobs_by_eval: dict[str, Job] = {}
@@ -242,7 +258,9 @@ class Scheduler:
         """A promise of ``value`` with every nested expression evaluated."""
         if isinstance(value, Expression):
             return self._evaluate_expr(value, parent)
-        leaves = list(nested.iter_leaves(value, is_expression))
+        # In program order (iter_leaves walks right to left), as redun 0.4x starts the calls:
+        # a handle's fork key is its call's place among its caller's calls.
+        leaves = list(nested.iter_leaves(value, is_expression))[::-1]
         if not leaves:
             return Promise.resolved(value)
         promises = [self._evaluate_expr(leaf, parent) for leaf in leaves]
@@ -332,7 +350,7 @@ class Scheduler:
     def _start_job(self, expr: TaskExpression, args_kwargs: tuple, parent: Job | None) -> Promise:
         if self._failing:
             raise JobCancelledError("cancelled: the execution already failed")
-        args, kwargs = args_kwargs
+        args, kwargs = self.handles.fork_arguments(parent, *args_kwargs)
         task = expr.task
         arg_hashes = [get_value_hash(a) for a in args]
         kwarg_hashes = {k: get_value_hash(v) for k, v in kwargs.items()} if kwargs else _NOTHING
@@ -453,6 +471,8 @@ class Scheduler:
     ) -> None:
         """The task body produced ``result`` (or the cache did); evaluate what it returned."""
         data = None
+        if record_eval:  # a handle the body returns is now past this call
+            result = self.handles.advance_result(job, result)
         try:
             if value_hash is None:
                 if job.result_hash is not None:  # hashed by the executor already
@@ -513,6 +533,7 @@ class Scheduler:
         self._open_jobs.pop(job.id, None)
         self._recorder.job_ended(job)
         self._recorder.job_tags(job)
+        self.handles.job_ended(job)
         # The job's inputs are recorded; drop them so long runs stay small.
         job.children = job.upstream = _NOTHING
         job.arg_hashes, job.kwarg_hashes = [], _NOTHING

@@ -70,6 +70,7 @@ class Recorder:
         tags: dict[str, Any],
         recorded_tasks: set[str],
         dryrun: bool,
+        root_parent_id: str | None = None,
     ) -> None:
         self.backend = backend
         self.execution_id = execution_id
@@ -78,6 +79,7 @@ class Recorder:
         self.recorded_tasks = recorded_tasks  # shared by a scheduler's runs
         self.dryrun = dryrun
         self.root_job: Job | None = None
+        self.root_parent_id = root_parent_id  # a subrun's jobs hang below this job
         self.tagged_tasks: set[str] = set()
 
     def job_started(self, job: Job) -> None:
@@ -104,13 +106,15 @@ class Recorder:
         if task.hash not in self.recorded_tasks:
             self.recorded_tasks.add(task.hash)
             backend.record_task(task)
-        parent_id = job.parent.id if job.parent else None
+        parent_id = job.parent.id if job.parent else self.root_parent_id
         row = JobStart(job.id, job.execution_id, parent_id, task.hash, job.start_time)
         if ended:
             row.end_time, row.call_hash, row.cached = utcnow(), job.call_hash, job.cached
         backend.record_job_start(row)
         if self.root_job is None:
             self.root_job = job
+            if self.root_parent_id is not None:
+                return  # extending an execution another scheduler recorded
             backend.record_execution(
                 ExecutionRecord(
                     id=self.execution_id,

@@ -18,6 +18,7 @@ from redun.backends.base import (
     CachedCall,
     CallRecord,
     ExecutionRecord,
+    HandleRecord,
     JobEnd,
     JobStart,
     TagRecord,
@@ -138,6 +139,9 @@ class RedunBackend(Backend):
         _check_json_tags(tags.entity_type.lower(), tags.tags)
         self._put(tags)
 
+    def record_handle(self, record: HandleRecord) -> None:
+        self._put(record)
+
     def record_job_start(self, job: JobStart) -> None:
         self._put(job)
 
@@ -176,6 +180,10 @@ class RedunBackend(Backend):
         except Exception:  # unreadable value: treat as a cache miss
             return None
         return CachedCall(call_hash, value_hash, result, task_hashes)
+
+    def get_valid_handles(self, handle_hashes: list[str]) -> set[str]:
+        with self._errors():
+            return self._cache_reader().valid_handles(list(dict.fromkeys(handle_hashes)))
 
     def _cache_reader(self) -> CacheReader:
         if self._reader is None:

@@ -12,6 +12,7 @@ from typing import Any
 from redun.backends.base import (
     CallRecord,
     ExecutionRecord,
+    HandleRecord,
     JobEnd,
     JobStart,
     TagRecord,
@@ -71,6 +72,8 @@ class Batch:
         self.values: dict[str, dict] = {}
         self.files: dict[str, dict] = {}
         self.subvalues: dict[tuple[str, str], dict] = {}
+        self.handles: dict[str, dict] = {}
+        self.handle_edges: dict[tuple[str, str], dict] = {}
         self.call_nodes: dict[str, dict] = {}
         self.call_edges: list[dict] = []
         self.subtree_tasks: list[dict] = []
@@ -86,7 +89,7 @@ class Batch:
     def __bool__(self) -> bool:
         return any(
             (self.tasks, self.values, self.call_nodes, self.evaluations, self.job_inserts,
-             self.job_updates, self.executions, self.tags, self.reused_calls)
+             self.job_updates, self.executions, self.tags, self.reused_calls, self.handles)
         )  # fmt: skip
 
     def table_rows(self) -> list[tuple[str, list[dict]]]:
@@ -96,6 +99,8 @@ class Batch:
             ("value", list(self.values.values())),
             ("file", list(self.files.values())),
             ("subvalue", list(self.subvalues.values())),
+            ("handle", list(self.handles.values())),
+            ("handle_edge", list(self.handle_edges.values())),
             ("call_node", list(self.call_nodes.values())),
             ("call_edge", self.call_edges),
             ("call_subtree_task", self.subtree_tasks),
@@ -131,6 +136,8 @@ class Batch:
             self._add_task(record.task)
         elif isinstance(record, ExecutionRecord):
             self._add_execution(record)
+        elif isinstance(record, HandleRecord):
+            self._add_handles(record)
         elif isinstance(record, TagRecord):
             if record.value is not None:
                 self.add_value(record.value)
@@ -164,6 +171,24 @@ class Batch:
         }
         if isinstance(value, File):
             self.files[value_hash] = {"value_hash": value_hash, "path": value.path}
+
+    def _add_handles(self, record: HandleRecord) -> None:
+        """Rows for a handle state (always marked valid again) and its edges from parents."""
+        child = record.handle.__handle__.hash
+        for handle in (record.handle, *record.parents):
+            info = handle.__handle__
+            self.add_value(ValueRecord(info.hash, handle))
+            self.handles[info.hash] = {
+                "hash": info.hash,
+                "fullname": info.fullname,
+                "value_hash": info.hash,
+                "key": info.key,
+                "is_valid": True,
+            }
+        for parent in record.parents:
+            edge = (parent.__handle__.hash, child)
+            if edge[0] != child:
+                self.handle_edges[edge] = {"parent_id": edge[0], "child_id": child}
 
     # Tasks and calls ------------------------------------------------------------------
     def _add_task(self, task: Any) -> None:

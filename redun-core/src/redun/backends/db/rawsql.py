@@ -22,6 +22,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "value": ("value_hash", "type", "format", "value"),
     "file": ("value_hash", "path"),
     "subvalue": ("value_hash", "parent_value_hash"),
+    "handle": ("hash", "fullname", "value_hash", "key", "is_valid"),
+    "handle_edge": ("parent_id", "child_id"),
     "call_node": ("call_hash", "task_name", "task_hash", "args_hash", "value_hash", "timestamp"),
     "call_edge": ("parent_id", "child_id", "call_order"),
     "call_subtree_task": ("call_hash", "task_hash"),
@@ -38,7 +40,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 JOB_UPDATE_COLUMNS = ("b_end_time", "b_call_hash", "b_cached", "b_id")
 _TIME_COLUMNS = {"timestamp", "start_time", "end_time", "updated_time", "b_end_time"}
 _JSON_COLUMNS = {("tag", "value")}
-_UPSERT_KEYS = {"evaluation": "eval_hash", "execution": "id"}
+_UPSERT_KEYS = {"evaluation": "eval_hash", "execution": "id", "handle": "hash"}
 _POSTGRES_CASTS = {("tag", "entity_type"): "tagentity", ("tag", "value"): "JSONB"}
 _QUOTED = {"key"}  # column names that are SQL keywords
 
@@ -92,7 +94,8 @@ class RawStatements:
             if key is None:
                 self._conflict[table] = " ON CONFLICT DO NOTHING"
             else:
-                updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
+                names = [_name(c) for c in columns if c != key]
+                updates = ", ".join(f"{n} = excluded.{n}" for n in names)
                 self._conflict[table] = f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
             self.sql[table] = self._insert_sql(table, 1)
             self._converters[table] = self._converter(table, columns)

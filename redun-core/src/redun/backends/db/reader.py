@@ -24,6 +24,7 @@ _CALL_SQL = (
     "ORDER BY call_node.timestamp DESC LIMIT 1"
 )
 _SUBTREE_SQL = "SELECT task_hash FROM call_subtree_task WHERE call_hash = {m}"
+_HANDLES_SQL = "SELECT hash, is_valid FROM handle WHERE hash IN ({marks})"
 
 
 class CacheReader:
@@ -58,3 +59,14 @@ class CacheReader:
             cursor.execute(self._subtree_sql, (row[0],))
             tasks = {task_hash for (task_hash,) in cursor.fetchall()}
         return (row[0], row[1], row[2], bytes(row[3]), tasks)
+
+    def valid_handles(self, handle_hashes: list[str]) -> set[str]:
+        """The hashes among ``handle_hashes`` recorded in the handle table as valid."""
+        valid: set[str] = set()
+        with self._database.read_cursor() as cursor:
+            for start in range(0, len(handle_hashes), IN_CHUNK):
+                chunk = handle_hashes[start : start + IN_CHUNK]
+                marks = ", ".join([self._mark] * len(chunk))
+                cursor.execute(_HANDLES_SQL.format(marks=marks), chunk)
+                valid.update(handle_hash for handle_hash, is_valid in cursor.fetchall() if is_valid)
+        return valid
