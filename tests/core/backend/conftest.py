@@ -90,10 +90,14 @@ def record_execution(backend: RedunBackend, n: int = 2, cached: bool = False) ->
     backend.record_task(main)
     backend.record_task(add)
     start = now()
-    backend.record_job_start(JobStart(root_id, exec_id, None, main.hash, start))
     backend.record_execution(
         ExecutionRecord(
-            exec_id, '["redun", "run", "wf.py", "main"]', root_id, start, {"user": "me"}
+            exec_id,
+            '["redun", "run", "wf.py", "main"]',
+            root_id,
+            start,
+            {"user": "me"},
+            root_job=JobStart(root_id, exec_id, None, main.hash, start),
         )
     )
     children, child_jobs = [], []

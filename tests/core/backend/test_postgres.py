@@ -55,3 +55,35 @@ def test_record_round_trip(pg_uri: str, rec: SimpleNamespace) -> None:
     assert again.get_db_revision() == CURRENT_VERSION.revision
     again.load()
     again.close()
+
+
+def test_scheduler_runs_and_caches_on_postgres(pg_uri: str) -> None:
+    from redun import Scheduler, task
+
+    @task(namespace="pg_flow")
+    def square(x: int) -> int:
+        return x * x
+
+    @task(namespace="pg_flow")
+    def total(values: list) -> int:
+        return sum(values)
+
+    @task(namespace="pg_flow")
+    def main(n: int = 5):
+        return total([square(i) for i in range(n)])
+
+    first = Scheduler(config={"backend": {"db_uri": pg_uri}})
+    assert first.run(main(5)) == 30
+    first.close()
+    second = Scheduler(config={"backend": {"db_uri": pg_uri}})
+    assert second.run(main(5)) == 30
+    second.close()
+    backend = RedunBackend(pg_uri)
+    backend.load()
+    with backend.connect() as conn:
+        executions = conn.execute(text("SELECT count(*) FROM execution")).scalar()
+        jobs = conn.execute(text("SELECT cached, count(*) FROM job GROUP BY cached")).fetchall()
+        open_jobs = conn.execute(text("SELECT count(*) FROM job WHERE end_time IS NULL")).scalar()
+    assert executions == 2 and open_jobs == 0
+    assert dict(jobs) == {False: 7, True: 7}  # the second run reused every call
+    backend.close()

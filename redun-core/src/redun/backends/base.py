@@ -91,6 +91,9 @@ class ExecutionRecord:
     job_id: str
     updated_time: dt.datetime
     tags: dict[str, Any] = field(default_factory=dict)
+    # The root job's row. The job and execution rows refer to each other, so on
+    # PostgreSQL they must be inserted in one transaction: they travel together.
+    root_job: JobStart | None = None
 
 
 @dataclass(slots=True)

@@ -110,20 +110,21 @@ class Recorder:
         row = JobStart(job.id, job.execution_id, parent_id, task.hash, job.start_time)
         if ended:
             row.end_time, row.call_hash, row.cached = utcnow(), job.call_hash, job.cached
-        backend.record_job_start(row)
-        if self.root_job is None:
-            self.root_job = job
-            if self.root_parent_id is not None:
-                return  # extending an execution another scheduler recorded
-            backend.record_execution(
-                ExecutionRecord(
-                    id=self.execution_id,
-                    args=json.dumps(self.exec_argv),
-                    job_id=job.id,
-                    updated_time=utcnow(),
-                    tags=self._execution_tags(job),
-                )
+        if self.root_job is not None or self.root_parent_id is not None:
+            backend.record_job_start(row)  # (a subrun extends an execution recorded already)
+            self.root_job = self.root_job or job
+            return
+        self.root_job = job
+        backend.record_execution(
+            ExecutionRecord(
+                id=self.execution_id,
+                args=json.dumps(self.exec_argv),
+                job_id=job.id,
+                updated_time=utcnow(),
+                tags=self._execution_tags(job),
+                root_job=row,
             )
+        )
 
     def job_tags(self, job: Job) -> None:
         """Record the tags of a finished job: its task's, and those apply_tags gathered."""

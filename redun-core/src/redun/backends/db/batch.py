@@ -271,6 +271,8 @@ class Batch:
         }
 
     def _add_execution(self, execution: ExecutionRecord) -> None:
+        if execution.root_job is not None:
+            self._add_job_start(execution.root_job)
         self.executions[execution.id] = {
             "id": execution.id,
             "args": execution.args,
