@@ -60,7 +60,18 @@ def prehash_result(job: Job, result: Any) -> None:
 
 
 def exec_task(task: Any, args: tuple, kwargs: dict) -> Any:
-    """Run a task's body with concrete arguments (script tasks run their script)."""
+    """Run a task's body with concrete arguments (script tasks run their script).
+
+    On a process's main thread, a task's ``timeout`` interrupts the body.
+    """
+    if task.get_option("timeout") is not None:
+        from redun.executors.timeouts import run_with_time_limit
+
+        return run_with_time_limit(task, lambda: _exec_body(task, args, kwargs))
+    return _exec_body(task, args, kwargs)
+
+
+def _exec_body(task: Any, args: tuple, kwargs: dict) -> Any:
     result = task.func(*args, **kwargs)
     if task.get_option("script"):
         from redun.scripting import run_script

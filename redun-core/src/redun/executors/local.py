@@ -11,6 +11,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from redun.executors.base import Executor, ExecutorError, exec_task, prehash_result
+from redun.executors.timeouts import start_deadline
 
 if TYPE_CHECKING:
     from redun.scheduler import Job, Scheduler
@@ -115,13 +116,16 @@ class LocalExecutor(Executor):
     def _run_in_thread(self, job: Job) -> None:
         scheduler = self.scheduler
         assert scheduler is not None
+        deadline = start_deadline(scheduler, job)  # None unless the task has a timeout
         try:
             result = exec_task(job.task, job.args, job.kwargs)
         except BaseException as error:
-            scheduler.reject_job(job, error, None)
+            if deadline is None or deadline.stop():
+                scheduler.reject_job(job, error, None)
         else:
-            prehash_result(job, result)
-            scheduler.done_job(job, result)
+            if deadline is None or deadline.stop():  # else: too late, the job has failed
+                prehash_result(job, result)
+                scheduler.done_job(job, result)
 
     def _report(self, job: Job, future: Future) -> None:
         scheduler = self.scheduler

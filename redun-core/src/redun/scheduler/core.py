@@ -42,6 +42,7 @@ from redun.scheduler.errors import (
     SchedulerError,
     attach_traceback,
 )
+from redun.scheduler.guards import JobGuards
 from redun.scheduler.handles import HandleTracker
 from redun.scheduler.job import CACHED, DONE, FAILED, RUNNING, Job, fill_job_info
 from redun.scheduler.recorder import Recorder
@@ -186,6 +187,7 @@ class Scheduler:
             root_parent_id=parent_job_id,
         )
         self.handles = HandleTracker(self.backend, dryrun)
+        self._guards = JobGuards(self)  # limits and retries
         self._use_cache = cache
         self._context = merge_dicts([self.config.context, context or {}])
         self._jobs_by_eval: dict[str, Job] = {}
@@ -234,6 +236,7 @@ class Scheduler:
                 continue
             if outcome.is_rejected:
                 self._failing = True
+                self._guards.execution_failing()  # no retry waits out its backoff
             if self._in_flight == 0:
                 return
             item = events.get()
@@ -247,6 +250,8 @@ class Scheduler:
     def _on_event(self, item: tuple) -> None:
         job, result, error, error_traceback = item
         self._in_flight -= 1
+        if self._guards.on_report(job, result, error, error_traceback):
+            return  # a retry: scheduled, or due now and submitted
         if error is not None:
             attach_traceback(error, error_traceback)
             self._fail(job, error)
@@ -459,6 +464,12 @@ class Scheduler:
                 ),
             )
             return
+        try:
+            if not self._guards.admit(job):
+                return  # waits for a limit: submitted again when a job releases it
+        except SchedulerError as error:
+            self._fail(job, error)
+            return
         job.status = RUNNING
         self._recorder.job_started(job)
         fill_job_info(job)
@@ -534,6 +545,7 @@ class Scheduler:
         self._recorder.job_ended(job)
         self._recorder.job_tags(job)
         self.handles.job_ended(job)
+        self._guards.ended(job)
         # The job's inputs are recorded; drop them so long runs stay small.
         job.children = job.upstream = _NOTHING
         job.arg_hashes, job.kwarg_hashes = [], _NOTHING

@@ -105,8 +105,8 @@ class LimitGate:
             if units > self.counts[name]:
                 raise SchedulerError(
                     f"task {task.fullname} asks for {units} of limit {name!r}, but [limits] "
-                    f"allows {self.counts[name]}; raise `{name} = {units}` under [limits] "
-                    "in redun.ini or ask for fewer"
+                    f"allows {self.counts[name]}; set `{name} = {units}` (or more) under [limits] "
+                    "in redun.ini, or ask for fewer"
                 )
         self._needs_by_task[id(task)] = (task, needs)
         return needs
@@ -136,15 +136,18 @@ class LimitGate:
     def release(self, job: Job) -> None:
         """``job`` no longer runs: give back its limits and start the waiters that now fit."""
         held = self._held.pop(job.id, None)
-        if held is None:
-            if job.id in self._waiting:  # cancelled while waiting
-                self._waiting.discard(job.id)
-                for queue in self._queues.values():
-                    for waiter in [w for w in queue if w.job is job]:
-                        queue.remove(waiter)
+        if held is not None:
+            for name, units in held.items():
+                self.used[name] -= units
+        elif job.id in self._waiting:  # cancelled while waiting: leave the queues
+            self._waiting.discard(job.id)
+            held = {}
+            for name, queue in self._queues.items():
+                for waiter in [w for w in queue if w.job is job]:
+                    queue.remove(waiter)
+                    held[name] = 0
+        else:
             return
-        for name, units in held.items():
-            self.used[name] -= units
         for waiter in self._pop_ready(list(held)):
             waiter.start(waiter.job)
 

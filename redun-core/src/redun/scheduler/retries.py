@@ -36,9 +36,7 @@ def task_retries(task: Task) -> int:
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise SchedulerError(
-            f"task {task.fullname} has retries={value!r}; use a whole number >= 0"
-        )
+        raise SchedulerError(f"task {task.fullname} has retries={value!r}; use a whole number >= 0")
     return value
 
 
@@ -88,7 +86,8 @@ class Retrier:
             return False
         self._failures[job.id] = failures + 1
         self._record_attempt(job, error)
-        delay = min(self._backoff(job.task) * 2**failures, max(MAX_BACKOFF, self._backoff(job.task)))
+        base = self._backoff(job.task)
+        delay = min(base * 2**failures, max(MAX_BACKOFF, base))
         logger.warning(
             "Retry  Job %s:  %s failed (%r); attempt %d of %d in %.3g s",
             job.id[:8],
@@ -112,6 +111,16 @@ class Retrier:
             return False  # ended meanwhile (the execution failed)
         self._started[job.id] = dt.datetime.now(dt.timezone.utc)
         return True
+
+    def stop_waiting(self) -> None:
+        """The execution is failing: run no more attempts, stop waiting for their alarms."""
+        if not self._waiting:
+            return
+        waiting, self._waiting = self._waiting, {}
+        for alarm in waiting.values():
+            if alarm.cancel():
+                self.scheduler._in_flight -= 1  # its event will never come
+            # else the event is on its way: ``due`` finds nothing and drops it
 
     def forget(self, job: Job) -> None:
         """``job`` ended: drop its state and any retry still waiting."""

@@ -8,8 +8,8 @@ Callbacks run on the timer thread: they must be quick (post an event, reject a j
 from __future__ import annotations
 
 import heapq
-import logging
 import itertools
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -26,8 +26,9 @@ class Alarm:
         self.cancelled = False
         self._timer = timer
 
-    def cancel(self) -> None:
-        self._timer.cancel(self)
+    def cancel(self) -> bool:
+        """True if the call was stopped, False if it had started (or was cancelled)."""
+        return self._timer.cancel(self)
 
 
 class Timer:
@@ -52,11 +53,11 @@ class Timer:
                 self._condition.notify()  # the new alarm is the earliest: wake up sooner
         return alarm
 
-    def cancel(self, alarm: Alarm) -> None:
-        """Forget ``alarm`` (no effect once its callback has started)."""
+    def cancel(self, alarm: Alarm) -> bool:
+        """Forget ``alarm``; False if its callback has started already (or it was cancelled)."""
         with self._condition:
             if alarm.cancelled:
-                return
+                return False
             alarm.cancelled = True
             self._cancelled += 1
             if self._cancelled > 64 and self._cancelled * 2 > len(self._heap):
@@ -64,6 +65,7 @@ class Timer:
                 self._heap = [entry for entry in self._heap if not entry[2].cancelled]
                 heapq.heapify(self._heap)
                 self._cancelled = 0
+        return True
 
     def _run(self) -> None:
         condition = self._condition
