@@ -6,6 +6,7 @@ import click
 
 from redun.backends.base import BackendError
 from redun.backends.db.versions import CURRENT_VERSION, DB_VERSIONS, find_version
+from redun.cli.errors import CliError
 from redun.cli.log import get_backend
 
 
@@ -31,7 +32,7 @@ def info(ctx: click.Context) -> None:
     try:
         revision = backend.get_db_revision()
     except BackendError as error:
-        raise click.ClickException(str(error)) from None
+        raise CliError(str(error)) from None
     finally:
         backend.close()  # unloaded backends are this command's own
     click.echo(f"db uri: {backend.db_name}")
@@ -49,7 +50,7 @@ def upgrade(ctx: click.Context) -> None:
     try:
         before, after = backend.upgrade()
     except BackendError as error:
-        raise click.ClickException(str(error)) from None
+        raise CliError(str(error)) from None
     finally:
         backend.close()
     click.echo(f"db uri: {backend.db_name}")

@@ -59,7 +59,7 @@ class RedunBackend(Backend):
 
     def _database(self) -> Database:
         if self._db is None:
-            self._db = open_database(self.uri)
+            self._db = open_database(self.uri, self.config)
         return self._db
 
     @contextlib.contextmanager

@@ -6,6 +6,7 @@ through a SQLAlchemy engine, imported only when such a URI is opened.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -42,8 +43,9 @@ class Database(Protocol):
         """Release every connection."""
 
 
-def open_database(uri: DBUri) -> Database:
-    """The database object for ``uri`` (nothing is connected yet)."""
+def open_database(uri: DBUri, config: Mapping[str, str] | None = None) -> Database:
+    """The database object for ``uri`` (nothing is connected yet); ``config`` is the
+    [backend] section (PostgreSQL reads where its credentials come from)."""
     if uri.is_sqlite:
         from redun.backends.db.sqlite import SQLiteDatabase
 
@@ -51,7 +53,7 @@ def open_database(uri: DBUri) -> Database:
     if uri.backend == "postgresql":
         from redun.backends.db.postgres import PostgresDatabase
 
-        return PostgresDatabase(uri)
+        return PostgresDatabase(uri, config)
     raise BackendError(
         f"unsupported database {uri.display!r}; use sqlite:///PATH or postgresql://..."
     )

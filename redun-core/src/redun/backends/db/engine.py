@@ -7,7 +7,9 @@ Importing this module imports SQLAlchemy; the SQLite hot path never does
 from __future__ import annotations
 
 import importlib.util
+import os
 import sqlite3
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import URL, Engine, create_engine, event, make_url
@@ -44,10 +46,28 @@ def shared_connection_engine(conn: sqlite3.Connection) -> Engine:
     return create_engine("sqlite://", creator=lambda: conn, poolclass=StaticPool)
 
 
-def postgres_engine(db_uri: str, db_name: str) -> Engine:
-    """An engine for a PostgreSQL URI, naming an installed driver when the URI names none."""
+# Where PostgreSQL credentials come from (as redun 0.4x): these environment variables, or
+# the ones named by [backend] db_username_env / db_password_env.
+USERNAME_ENV = "REDUN_DB_USERNAME"
+PASSWORD_ENV = "REDUN_DB_PASSWORD"
+
+
+def with_credentials(url: URL, config: Mapping[str, str] | None = None) -> URL:
+    """``url`` with the user name and password from the environment, when set there."""
+    config = config or {}
+    username = os.environ.get(config.get("db_username_env") or USERNAME_ENV) or url.username
+    password = os.environ.get(config.get("db_password_env") or PASSWORD_ENV) or url.password
+    return url.set(username=username, password=password)
+
+
+def postgres_engine(db_uri: str, db_name: str, config: Mapping[str, str] | None = None) -> Engine:
+    """An engine for a PostgreSQL URI, naming an installed driver when the URI names none.
+
+    Credentials come from the environment (see :func:`with_credentials`); ``db_name``,
+    the URI as shown to users, never holds a password.
+    """
     try:
-        url = make_url(db_uri)
+        url = with_credentials(make_url(db_uri), config)
     except ArgumentError:
         raise BackendError(
             f"cannot parse db_uri {db_name!r}; use sqlite:///PATH or postgresql://USER@HOST/DB"

@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # alembic is imported only when a schema is created
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+SCHEMA_LOCK_ID = 0x72656475  # "redu": the advisory lock held while the schema is created
 
 
 def alembic_config(connection: Connection) -> Config:
@@ -56,6 +57,10 @@ def upgrade_schema(connection: Connection, db_name: str) -> tuple[str | None, st
 
     Returns (revision before, revision after). Run inside a transaction.
     """
+    if connection.dialect.name == "postgresql":
+        # Schedulers starting together on a new database: one creates the schema, the
+        # others wait here (until its transaction commits) and then find it.
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_ID})")
     before = get_revision(connection)
     if before is not None:
         check_revision(before, db_name)

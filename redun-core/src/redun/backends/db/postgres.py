@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import Engine
@@ -20,9 +20,10 @@ class PostgresDatabase:
     dialect = "postgresql"
     lock = None
 
-    def __init__(self, uri: DBUri) -> None:
+    def __init__(self, uri: DBUri, config: Mapping[str, str] | None = None) -> None:
         self.db_name = uri.display
         self._uri = uri.uri
+        self._config = dict(config or {})
         self._engine: Engine | None = None
         self._reader: Any = None
         self._reader_lock = threading.Lock()
@@ -30,7 +31,7 @@ class PostgresDatabase:
     def engine(self) -> Engine:
         """The SQLAlchemy engine (created on first use)."""
         if self._engine is None:
-            self._engine = postgres_engine(self._uri, self.db_name)
+            self._engine = postgres_engine(self._uri, self.db_name, self._config)
         return self._engine
 
     def open(self) -> tuple[str | None, str]:
