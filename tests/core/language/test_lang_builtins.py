@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
 import pytest
 
 from redun import task
 from redun.builtins import CondError, catch, catch_all, cond, throw
 from redun.expression import SchedulerExpression
-from redun.scheduler import Scheduler
 
 redun_namespace = "tests.lang_builtins"
 
@@ -22,24 +20,6 @@ def _forget_calls():
     CALLS.clear()
     yield
     CALLS.clear()
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "redun.db"
-
-
-@pytest.fixture
-def make_scheduler(db_path: Path):
-    def make() -> Scheduler:
-        return Scheduler(config={"backend": {"db_uri": f"sqlite:///{db_path}"}})
-
-    return make
-
-
-@pytest.fixture
-def scheduler(make_scheduler) -> Scheduler:
-    return make_scheduler()
 
 
 @task

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -25,7 +24,6 @@ from redun.functools import (
     starmap,
     zip_,
 )
-from redun.scheduler import Scheduler
 from redun.task import PartialTask
 
 redun_namespace = "tests.lang_functools"
@@ -38,16 +36,6 @@ def _forget_calls():
     CALLS.clear()
     yield
     CALLS.clear()
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "redun.db"
-
-
-@pytest.fixture
-def scheduler(db_path: Path) -> Scheduler:
-    return Scheduler(config={"backend": {"db_uri": f"sqlite:///{db_path}"}})
 
 
 @task

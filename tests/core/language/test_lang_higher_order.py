@@ -3,8 +3,6 @@ and recursion (the design document's "redun: a language within")."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from redun import task
@@ -12,7 +10,6 @@ from redun.builtins import catch, cond
 from redun.expression import SchedulerExpression
 from redun.functools import delay, force, map_
 from redun.promise import Promise
-from redun.scheduler import Scheduler
 from redun.task import PartialTask, Task, scheduler_task
 
 redun_namespace = "tests.lang_higher_order"
@@ -25,19 +22,6 @@ def _forget_calls():
     CALLS.clear()
     yield
     CALLS.clear()
-
-
-@pytest.fixture
-def make_scheduler(tmp_path: Path):
-    def make() -> Scheduler:
-        return Scheduler(config={"backend": {"db_uri": f"sqlite:///{tmp_path / 'redun.db'}"}})
-
-    return make
-
-
-@pytest.fixture
-def scheduler(make_scheduler) -> Scheduler:
-    return make_scheduler()
 
 
 @task
