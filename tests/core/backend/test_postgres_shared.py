@@ -15,7 +15,6 @@ from sqlalchemy import make_url, text
 from redun import Scheduler, task
 from redun.backends.db import RedunBackend
 from redun.backends.db.engine import postgres_engine
-
 from tests.core.backend.test_postgres import pg_uri  # noqa: F401 (fixture)
 
 SECRET = "s3cret-Pa55"

@@ -15,8 +15,6 @@ from types import ModuleType
 
 import pytest
 
-from redun.scheduler import Scheduler
-
 _counter = itertools.count()
 
 
@@ -72,24 +70,3 @@ def run_python(tmp_path: Path) -> Callable[..., str]:
         return proc.stdout.strip()
 
     return run
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    """A SQLite record on disk for the test's schedulers."""
-    return tmp_path / "redun.db"
-
-
-@pytest.fixture
-def make_scheduler(db_path: Path) -> Callable[[], Scheduler]:
-    """Build schedulers that share one record (like repeated `redun run`s)."""
-
-    def make() -> Scheduler:
-        return Scheduler(config={"backend": {"db_uri": f"sqlite:///{db_path}"}})
-
-    return make
-
-
-@pytest.fixture
-def scheduler(make_scheduler: Callable[[], Scheduler]) -> Scheduler:
-    return make_scheduler()

@@ -1,4 +1,4 @@
-"""Fixtures for scheduler tests: a scheduler on a SQLite file, temp workflow modules."""
+"""Fixtures for the core tests: schedulers on a SQLite file, temp workflow modules, SQL."""
 
 from __future__ import annotations
 
