@@ -146,7 +146,9 @@ def test_log_job_call_node_task_value(run: Callable[..., Result]) -> None:
     assert "    Args:   n=2" in node and "    Result: [2, 3, {'file': " in node
     task = run("log", "07c36ead").output.splitlines()
     assert task[0] == "Task 07c36ead1bb67b4724243e7fd0e73f652cf17de3 demo.failing"
-    assert run("log", "a8396c89").output.splitlines() == ["Value a8396c89 builtins.int", "1"]
+    value = run("log", "a8396c89").output.splitlines()
+    assert value[:2] == ["Value a8396c89 builtins.int", "1"]
+    assert value[2:] == ["", "Upstream dataflow:", "", "  value = 1", "", "  value <-- origin"]
 
 
 def test_log_errors_are_one_line(run: Callable[..., Result]) -> None:
@@ -156,7 +158,10 @@ def test_log_errors_are_one_line(run: Callable[..., Result]) -> None:
         "Error: no execution, job, call node, task or value has an id starting with 'zz99'\n"
     )
     ambiguous = run("log", "8")
-    assert ambiguous.exit_code != 0 and "matches several jobs" in ambiguous.output
+    assert (
+        ambiguous.exit_code != 0 and "matches several records (job 853f3b9a, " in ambiguous.output
+    )
+    assert "call node 85f1d" in ambiguous.output and "give more characters" in ambiguous.output
     assert len(ambiguous.output.splitlines()) == 1
 
 

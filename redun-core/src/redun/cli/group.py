@@ -126,3 +126,8 @@ class RedunGroup(click.Group):
             return super().invoke(ctx)
         except (ConfigError, BackendError) as error:
             raise CliError(str(error)) from None
+        except click.ClickException as error:
+            if type(error) is not click.ClickException:
+                raise  # usage errors keep click's usage text; CliErrors print themselves
+            # Every command's errors read the same: "redun: error: ...".
+            raise CliError(error.message, error.exit_code) from None

@@ -1,10 +1,19 @@
-"""`redun log`: recent executions, or one execution, job, call node, task or value by id."""
+"""`redun log`: executions, jobs, call nodes, tasks, values and files from the record.
+
+``redun log`` lists recent executions; ``redun log ID`` shows any record by id or unique
+prefix (``-`` and ``~1`` are the latest execution, ``~N`` the N-th latest); ``redun log PATH``
+shows the job that produced a file. Kind flags (``--job`` ...) list records of that kind,
+narrowed by the filter options. Output goes through a pager only on a terminal.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-from collections import Counter
+import contextlib
+import gc
+import re
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -12,13 +21,25 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from redun.backends.base import BackendError
-from redun.backends.db import queries
+from redun.backends.db import listing, queries
 from redun.backends.db.engine import describe_error
-from redun.backends.db.queries import ExecutionInfo, JobInfo
+from redun.backends.db.listing import RecordFilter, parse_tag
+from redun.backends.db.queries import job_t
+from redun.cli import log_json, log_text
 
-RULE = "-" * 80
-_STATUS_LABELS = {"RUNNING": "RUN"}
-_COUNT_COLUMNS = ("PENDING", "RUNNING", "FAILED", "CACHED", "DONE", "TOTAL")
+KIND_FLAGS = (
+    ("execution", "--exec", "Execution"),
+    ("job", "--job", "Job"),
+    ("call_node", "--call-node", "CallNode"),
+    ("task", "--task", "Task"),
+    ("value", "--value", "Value"),
+    ("file", "--file", "File"),
+)
+ALL_KINDS = ("execution", "job", "call_node", "task", "value")  # --all, as redun 0.44.1
+LABELS = {kind: label for kind, _, label in KIND_FLAGS}
+_RELATIVE = re.compile(r"~(\d+)")
+MATCHES_PER_KIND = 3  # ids per kind an ambiguous prefix error names
+_ID_LIKE = re.compile(r"[0-9A-Za-z-]+")
 
 
 def get_backend(ctx: click.Context, load: bool = True) -> Any:
@@ -38,234 +59,439 @@ def get_backend(ctx: click.Context, load: bool = True) -> Any:
         raise click.ClickException(str(error)) from None
 
 
-@click.command("log")
-@click.argument("record_id", required=False, metavar="[ID|-]")
-@click.option("--job", "show_jobs", is_flag=True, help="List jobs (newest first).")
-@click.pass_context
-def log(ctx: click.Context, record_id: str | None, show_jobs: bool) -> None:
-    """Show recent executions, or one execution, job, call node, task or value.
+@dataclass
+class LogOptions:
+    """What `redun log` was asked for (the parsed command line)."""
 
-    ID may be a full id or a prefix; `-` shows the latest execution.
+    record_id: str | None
+    kinds: list[str]
+    implicit_executions: bool  # no kind asked for: the default listing, with its header
+    filters: dict[str, Any]
+    count: bool
+    detail: bool
+    json: bool
+    limit: int | None
+
+
+def _comma_list(value: str | None) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+def _statuses(option: str, value: str | None, allowed: tuple[str, ...]) -> list[str]:
+    statuses = [s.upper() for s in _comma_list(value)]
+    for status in statuses:
+        if status not in allowed:
+            raise click.ClickException(
+                f"{option}: unknown status {status!r}; choose from {', '.join(allowed)}"
+            )
+    return statuses
+
+
+@click.command("log")
+@click.argument("record_id", required=False, metavar="[ID|-|~N|PATH]")
+@click.option("--exec", "k_execution", is_flag=True, help="List executions.")
+@click.option("--job", "k_job", is_flag=True, help="List jobs (newest first).")
+@click.option("--call-node", "k_call_node", is_flag=True, help="List call nodes.")
+@click.option("--task", "k_task", is_flag=True, help="List tasks.")
+@click.option("--value", "k_value", is_flag=True, help="List values.")
+@click.option("--file", "k_file", is_flag=True, help="List files.")
+@click.option(
+    "--all", "all_kinds", is_flag=True, help="List executions, jobs, call nodes, tasks and values."
+)
+@click.option(
+    "--exec-status",
+    metavar="S,...",
+    help="Keep executions with these statuses (RUNNING, FAILED, DONE).",
+)
+@click.option(
+    "--job-status",
+    metavar="S,...",
+    help="Keep jobs with these statuses (RUNNING, FAILED, CACHED, DONE).",
+)
+@click.option(
+    "--task-name",
+    metavar="NAME",
+    help="Keep jobs, call nodes and tasks of this task (full or bare name).",
+)
+@click.option(
+    "--task-hash",
+    metavar="HASH",
+    help="Keep jobs, call nodes and tasks of this task hash (or prefix).",
+)
+@click.option(
+    "--value-type",
+    metavar="TYPE",
+    help="Keep values (and results of call nodes) of this type, e.g. builtins.int.",
+)
+@click.option("--file-path", metavar="PATH", help="Keep files (and their values) at this path.")
+@click.option(
+    "--exec-id", metavar="ID,...", help="Keep records of these executions (ids or prefixes)."
+)
+@click.option(
+    "--arg", "arg_ids", metavar="HASH,...", help="Keep jobs and call nodes taking these values."
+)
+@click.option(
+    "--result",
+    "result_ids",
+    metavar="HASH,...",
+    help="Keep jobs and call nodes returning these values.",
+)
+@click.option(
+    "-t",
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Keep records with this tag (repeatable).",
+)
+@click.option(
+    "--exec-tag",
+    "exec_tags",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Keep records of executions with this tag (repeatable).",
+)
+@click.option("--count", is_flag=True, help="Show how many records match instead of the records.")
+@click.option("--detail", is_flag=True, help="Show each listed record in full.")
+@click.option(
+    "--limit", type=click.IntRange(min=0), help="Show at most this many records of each kind."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format (json: one JSON object per line).",
+)
+@click.option(
+    "--no-pager", is_flag=True, help="Never page the output (it is paged only on a terminal)."
+)
+@click.pass_context
+def log(ctx: click.Context, record_id: str | None, **params: Any) -> None:  # noqa: D417
+    """Show recent executions, or one execution, job, call node, task, value or file.
+
+    ID is a full id or a unique prefix of any record; `-` is the latest execution and
+    `~N` the N-th latest (`~1` is the latest, as `-`). PATH (a local path or URL) shows the
+    job that produced that file, its arguments, its code and its upstream dataflow.
     """
+    options = _parse(record_id, params)
     backend = get_backend(ctx)
+
     try:
-        with backend.connect() as conn:
-            lines = render_jobs(conn) if show_jobs else render(conn, record_id)
+        with backend.connect() as conn, _no_gc():
+            lines = render(conn, options)
     except BackendError as error:
         raise click.ClickException(str(error)) from None
     except SQLAlchemyError as error:
         raise click.ClickException(describe_error(error, backend.db_name)) from None
-    click.echo("\n".join(lines).rstrip("\n"))
+    output(lines, pager=not params["no_pager"])
 
 
-def render_jobs(conn: Connection) -> list[str]:
-    """The lines `redun log --job` prints: every job, newest first, with its arguments.
-
-    Reads plain rows (a 100,000-job record lists in about a second).
-    """
-    args = queries.all_call_args(conn)
-    times: dict[Any, str] = {}
-    lines = []
-    for job_id, start, _end, _cached, call_hash, task_name, status in queries.list_all_jobs(conn):
-        second = start[:19] if isinstance(start, str) else start  # SQLite keeps text
-        shown = times.get(second)
-        if shown is None:
-            shown = times[second] = fmt_time(_as_datetime(start))
-        call_args = args.get(call_hash or "", "")
-        lines.append(f"Job {job_id[:8]} {fmt_status(status)} {shown}:  {task_name}({call_args})")
-    return lines
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: listings build 100,000s of objects and no cycles."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
-def _as_datetime(value: Any) -> dt.datetime | None:
-    """A stored time as a naive UTC datetime (SQLite hands back text)."""
-    if value is None or isinstance(value, dt.datetime):
-        if isinstance(value, dt.datetime) and value.tzinfo is not None:
-            return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        return value
-    return dt.datetime.fromisoformat(value)
+def _parse(record_id: str | None, params: dict[str, Any]) -> LogOptions:
+    kinds = [kind for kind, _, _ in KIND_FLAGS if params[f"k_{kind}"]]
+    if params["all_kinds"]:
+        kinds = [*ALL_KINDS, *(k for k in kinds if k not in ALL_KINDS)]
+    filters = {
+        "exec_statuses": _statuses(
+            "--exec-status", params["exec_status"], ("RUNNING", "FAILED", "DONE")
+        ),
+        "job_statuses": _statuses(
+            "--job-status", params["job_status"], ("RUNNING", "FAILED", "CACHED", "DONE")
+        ),
+        "task_name": params["task_name"],
+        "task_hash": params["task_hash"],
+        "value_type": params["value_type"],
+        "file_path": params["file_path"],
+        "exec_ids": _comma_list(params["exec_id"]),
+        "arg_ids": _comma_list(params["arg_ids"]),
+        "result_ids": _comma_list(params["result_ids"]),
+        "tags": list(params["tags"]),
+        "exec_tags": list(params["exec_tags"]),
+    }
+    implicit = False
+    if not kinds and record_id is None:
+        kinds = _implied_kinds(filters)
+        implicit = kinds == ["execution"]
+    return LogOptions(
+        record_id=record_id,
+        kinds=kinds,
+        implicit_executions=implicit,
+        filters=filters,
+        count=params["count"],
+        detail=params["detail"],
+        json=params["fmt"] == "json",
+        limit=params["limit"],
+    )
 
 
-def render(conn: Connection, record_id: str | None) -> list[str]:
-    """The lines `redun log [ID]` prints."""
-    if record_id is None:
-        executions = queries.list_executions(conn)
-        return ["Recent executions:", ""] + [exec_line(e) for e in executions]
+def _implied_kinds(filters: dict[str, Any]) -> list[str]:
+    """The kinds a listing shows when no kind flag is given: what the filters are about."""
+    kinds = []
+    if filters["job_statuses"] or filters["task_name"] or filters["task_hash"]:
+        kinds.append("job")
+    if filters["arg_ids"] or filters["result_ids"]:
+        kinds.append("job")
+    if filters["value_type"]:
+        kinds.append("value")
+    if filters["file_path"]:
+        kinds.append("file")
+    return list(dict.fromkeys(kinds)) or ["execution"]
+
+
+def output(lines: list[str], pager: bool = True) -> None:
+    """Print the lines; through the pager only when stdout is a terminal."""
+    text = "\n".join(lines).rstrip("\n")
+    if not text:
+        return
+    if pager and sys.stdout.isatty():
+        click.echo_via_pager(text + "\n")
+    else:
+        click.echo(text)
+
+
+def render(conn: Connection, options: LogOptions) -> list[str]:
+    """The lines `redun log` prints for ``options``."""
+    record_filter = build_filter(conn, options.filters)
+    if options.record_id is None:
+        return render_listing(conn, options, record_filter)
+    kind, target = resolve(conn, options.record_id)
+    if kind == "execution" and options.kinds:
+        record_filter.exec_ids = [target]
+        return render_listing(conn, options, record_filter)
+    return show_record(conn, kind, target, options.json)
+
+
+def build_filter(conn: Connection, filters: dict[str, Any]) -> Any:
+    """The RecordFilter for the parsed filter options (ids and prefixes resolved)."""
+    from redun.backends.db import provenance  # imported when needed: keeps `redun log` quick
+
+    try:
+        tags = [parse_tag(t) for t in filters["tags"]]
+        exec_tags = [parse_tag(t) for t in filters["exec_tags"]]
+    except ValueError as error:
+        raise click.ClickException(f"-t/--exec-tag: {error}") from None
+    file_paths = []
+    if filters["file_path"]:
+        file_paths = provenance.path_candidates(filters["file_path"])
+    return RecordFilter(
+        exec_ids=[_resolve_kind(conn, "execution", p, "--exec-id") for p in filters["exec_ids"]],
+        exec_statuses=filters["exec_statuses"],
+        exec_tags=exec_tags,
+        tags=tags,
+        job_statuses=filters["job_statuses"],
+        task_name=filters["task_name"],
+        task_hash=filters["task_hash"],
+        value_type=filters["value_type"],
+        file_paths=file_paths,
+        arg_hashes=[_resolve_kind(conn, "value", p, "--arg") for p in filters["arg_ids"]],
+        result_hashes=[_resolve_kind(conn, "value", p, "--result") for p in filters["result_ids"]],
+    )
+
+
+def _resolve_kind(conn: Connection, kind: str, prefix: str, option: str) -> str:
+    """The full id of the one record of ``kind`` whose id starts with ``prefix``."""
+    ids = [found for k, found in queries.match_ids(conn, prefix, limit=2) if k == kind]
+    label = queries.KIND_LABELS[kind]
+    if prefix in ids:
+        return prefix
+    if not ids:
+        raise click.ClickException(f"{option}: no {label} has an id starting with {prefix!r}")
+    if len(ids) > 1:
+        raise click.ClickException(
+            f"{option}: id prefix {prefix!r} matches several {label}s; give more characters"
+        )
+    return ids[0]
+
+
+# Resolving `redun log ID` -------------------------------------------------------------------
+def resolve(conn: Connection, record_id: str) -> tuple[str, Any]:
+    """(kind, id) of the record ``record_id`` names, or ("file", [(value_hash, path)])."""
+    from redun.backends.db import provenance  # imported when needed: keeps `redun log` quick
+
     if record_id == "-":
         latest = queries.latest_execution_id(conn)
         if latest is None:
             raise click.ClickException("the redun database has no executions yet")
-        return render_execution(conn, latest)
-    kind, ids = queries.find_records(conn, record_id)
-    if not ids:
+        return "execution", latest
+    relative = _RELATIVE.fullmatch(record_id)
+    if relative:
+        n = int(relative.group(1))  # as redun 0.4x: ~1 is the latest, ~2 the one before
+        found = queries.nth_execution_id(conn, n - 1) if n >= 1 else None
+        if found is None:
+            total = len(queries.list_executions(conn))
+            raise click.ClickException(
+                f"{record_id} is out of range: the redun database has {total} execution(s) "
+                f"(~1 is the latest, ~{max(total, 1)} the oldest)"
+            )
+        return "execution", found
+    matches = queries.match_ids(conn, record_id, limit=MATCHES_PER_KIND)
+    exact = [(kind, found) for kind, found in matches if found == record_id]
+    if exact:
+        return exact[0]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise click.ClickException(_ambiguous(record_id, matches))
+    files = provenance.files_at(conn, record_id)
+    if files:
+        return "file", files
+    if _ID_LIKE.fullmatch(record_id):
         raise click.ClickException(
             f"no execution, job, call node, task or value has an id starting with {record_id!r}"
         )
-    if record_id in ids:  # a full id that is also a prefix of another
-        ids = [record_id]
-    if len(ids) > 1:
-        raise click.ClickException(
-            f"id prefix {record_id!r} matches several {kind.replace('_', ' ')}s "
-            f"({', '.join(i[:12] for i in ids)}, ...); give more characters"
-        )
-    renderers = {
-        "execution": render_execution,
-        "job": render_job,
-        "call_node": render_call_node,
-        "task": render_task,
-        "value": render_value,
+    raise click.ClickException(
+        f"no record has the id {record_id!r} and no recorded File has that path; "
+        "`redun log --file` lists the recorded files"
+    )
+
+
+def _ambiguous(prefix: str, matches: list[tuple[str, str]]) -> str:
+    """One line naming the records a prefix matches (up to 3 of each kind)."""
+    kinds = [kind for kind, _ in matches]
+    what = f"{queries.KIND_LABELS[kinds[0]]}s" if len(set(kinds)) == 1 else "records"
+    width = max(8, len(prefix) + 2)
+    shown = ", ".join(f"{queries.KIND_LABELS[kind]} {found[:width]}" for kind, found in matches)
+    more = ", ..." if any(kinds.count(kind) >= MATCHES_PER_KIND for kind in kinds) else ""
+    return f"id prefix {prefix!r} matches several {what} ({shown}{more}); give more characters"
+
+
+def show_record(conn: Connection, kind: str, target: Any, as_json: bool) -> list[str]:
+    """The full view of one record."""
+    if kind == "file":
+        if as_json:
+            return [log_json.dumps(log_json.file_detail(conn, target))]
+        return log_text.render_file(conn, target)
+    if kind == "execution":
+        execution = queries.get_execution(conn, target)
+        if execution is None:
+            raise click.ClickException(f"execution {target} is not in the redun database")
+        if as_json:
+            return [log_json.dumps(log_json.execution_detail(conn, execution))]
+        return log_text.render_execution(conn, execution)
+    if kind == "job":
+        job = queries.get_job(conn, target)
+        if job is None:
+            raise click.ClickException(f"job {target} is not in the redun database")
+        if as_json:
+            return [log_json.dumps(log_json.job_detail(conn, job))]
+        return log_text.render_job(conn, job)
+    details: dict[str, tuple[Callable, Callable]] = {
+        "call_node": (log_json.call_node_detail, log_text.render_call_node),
+        "task": (log_json.task_detail, lambda c, h: log_text.render_task(c, h, first_job=True)),
+        "value": (log_json.value_detail, log_text.render_value),
     }
-    return renderers[kind](conn, ids[0])
+    to_json, to_text = details[kind]
+    if as_json:
+        return [log_json.dumps(to_json(conn, target))]
+    return to_text(conn, target)
 
 
-# Formatting helpers -------------------------------------------------------------------
-def fmt_time(time: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
-    """A stored (naive UTC) time in the local time zone."""
-    if time is None:
-        return "?"
-    return time.replace(tzinfo=dt.timezone.utc).astimezone().strftime(fmt)
-
-
-def fmt_duration(start: dt.datetime | None, end: dt.datetime | None) -> str:
-    """``H:MM:SS.ss`` between two times (hundredths truncated)."""
-    if start is None or end is None:
-        return "?"
-    total = max((end - start).total_seconds(), 0.0)
-    whole = int(total)
-    hours, rest = divmod(whole, 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{seconds:02d}.{int((total - whole) * 100):02d}"
-
-
-def indent(lines: list[str], prefix: str = "  ") -> list[str]:
-    """Indent each line, leaving blank lines empty."""
-    return [prefix + line if line.strip() else "" for line in lines]
-
-
-def fmt_status(status: str) -> str:
-    return f"[{_STATUS_LABELS.get(status, status):^6}]"
-
-
-def fmt_tags(tags: dict[str, Any]) -> str:
-    if not tags:
-        return ""
-    items = (f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in sorted(tags.items()))
-    return f"({', '.join(items)})"
-
-
-def exec_line(execution: ExecutionInfo, full_id: bool = False) -> str:
-    """``Exec 1a2b3c4d [ DONE ] 2024-01-01 10:00:00:  run wf.py main (tags)``."""
-    exec_id = execution.id if full_id else execution.id[:8]
-    command = " ".join(execution.args[1:])
-    line = (
-        f"Exec {exec_id} {fmt_status(execution.status)} {fmt_time(execution.start_time)}:  "
-        f"{command} {fmt_tags(execution.tags)}"
-    )
-    return line.rstrip()
-
-
-def job_line(job: JobInfo, args: str | None, full_id: bool = False) -> str:
-    """``Job 1a2b3c4d [ DONE ] 2024-01-01 10:00:00:  demo.add(1, 2)``."""
-    job_id = job.id if full_id else job.id[:8]
-    call = f"{job.task_name}({args or ''})"
-    return f"Job {job_id} {fmt_status(job.status)} {fmt_time(job.start_time)}:  {call}"
-
-
-def job_args(conn: Connection, jobs: list[JobInfo]) -> dict[str, str]:
-    """Formatted arguments of each job's call node, keyed by call hash."""
-    args = queries.get_call_args(conn, [j.call_hash for j in jobs if j.call_hash])
-    return {call_hash: queries.format_args(infos) for call_hash, infos in args.items()}
-
-
-def status_table(jobs: list[JobInfo], time: dt.datetime | None) -> list[str]:
-    """The ``| JOB STATUS`` table: job counts per task and status."""
-    counts: dict[str, Counter] = {"ALL": Counter()}
-    for job in jobs:
-        for name in ("ALL", job.task_name):
-            counts.setdefault(name, Counter())[job.status] += 1
-            counts[name]["TOTAL"] += 1
-    width = max(len(name) for name in [*counts, "TASK"])
-    stamp = fmt_time(time, "%Y/%m/%d %H:%M:%S") if time else "?"
-    lines = [
-        f"| JOB STATUS {stamp}",
-        "| " + "TASK".ljust(width) + "".join(f" {col:>7}" for col in _COUNT_COLUMNS),
-        "| ",
-    ]
-    for name in ["ALL", *sorted(n for n in counts if n != "ALL")]:
-        cells = "".join(f" {counts[name][col]:>7}" for col in _COUNT_COLUMNS)
-        lines.append("| " + name.ljust(width) + cells)
+# Listings -------------------------------------------------------------------------------------
+def render_listing(conn: Connection, options: LogOptions, record_filter: Any) -> list[str]:
+    """Records of each asked-for kind, or their counts."""
+    lines = ["Recent executions:", ""] if options.implicit_executions and not options.json else []
+    for kind in options.kinds:
+        if options.count:
+            count = listing.count_records(conn, kind, record_filter)
+            if options.json:
+                lines.append(log_json.dumps(log_json.count_json(LABELS[kind], count)))
+            else:
+                lines.append(f"{count:>8} {LABELS[kind]}")
+            continue
+        lines += LISTERS[kind](conn, record_filter, options)
     return lines
 
 
-# Record views ---------------------------------------------------------------------------
-def render_execution(conn: Connection, execution_id: str) -> list[str]:
-    execution = queries.get_execution(conn, execution_id)
-    if execution is None:
-        raise click.ClickException(f"execution {execution_id} is not in the redun database")
-    tree = queries.get_job_tree(conn, execution_id)
-    jobs = [job for _, job in tree]
-    root = execution.root
-    end = (root.end_time if root else None) or execution.updated_time
-    status = Counter(job.status for job in jobs)
-    lines = [exec_line(execution, full_id=True)]
-    lines.append(f"Duration: {fmt_duration(execution.start_time, end)}")
-    lines += ["", *status_table(jobs, end), ""]
-    lines.append(
-        f"Jobs: {len(jobs)} (DONE: {status['DONE']}, CACHED: {status['CACHED']}, "
-        f"FAILED: {status['FAILED']})"
-    )
-    lines.append(RULE)
-    args = job_args(conn, jobs)
-    for depth, job in tree:
-        lines.append("  " * depth + job_line(job, args.get(job.call_hash or "")))
-    return lines
+def _list_executions(conn: Connection, f: Any, options: LogOptions) -> list[str]:
+    executions = listing.list_executions(conn, f, options.limit)
+    if options.detail:
+        if options.json:
+            return [log_json.dumps(log_json.execution_detail(conn, e)) for e in executions]
+        return [line for e in executions for line in log_text.render_execution(conn, e)]
+    if options.json:
+        return [log_json.dumps(log_json.execution_json(e)) for e in executions]
+    return [log_text.exec_line(e) for e in executions]
 
 
-def render_job(conn: Connection, job_id: str) -> list[str]:
-    job = queries.get_job(conn, job_id)
-    if job is None:
-        raise click.ClickException(f"job {job_id} is not in the redun database")
-    chain = queries.get_job_ancestors(conn, job)
-    path = " > ".join(f"Job {j.id[:8]} {j.task_name.rsplit('.', 1)[-1]}" for j in chain)
-    lines = [
-        job_line(job, job_args(conn, [job]).get(job.call_hash or ""), full_id=True),
-        f"Traceback: Exec {job.execution_id[:8]} > {path}",
-    ]
-    if job.end_time is not None:
-        lines.append(f"Duration: {fmt_duration(job.start_time, job.end_time)}")
-    if job.call_hash:
-        details = render_call_node(conn, job.call_hash, with_children=False)
+def _list_jobs(conn: Connection, f: Any, options: LogOptions) -> list[str]:
+    jobs = listing.list_jobs(conn, f, options.limit)
+    if options.detail:
+        if options.json:
+            return [log_json.dumps(log_json.job_detail(conn, job)) for job in jobs]
+        return [line for job in jobs for line in log_text.render_job(conn, job)]
+    if f == RecordFilter() and options.limit is None:
+        calls: list[str] | None = None  # every call: one plain scan of the argument table
     else:
-        details = render_task(conn, job.task_hash)
-    return lines + [""] + indent(details)
+        calls = [job.call_hash for job in jobs if job.call_hash]
+    source = listing.job_query(conn, f).with_only_columns(job_t.c.call_hash)
+    args = queries.call_args_text(conn, calls, source)
+    if options.json:
+        return [log_json.dumps(log_json.job_json(j, args.get(j.call_hash or ""))) for j in jobs]
+    return log_text.job_lines(jobs, args)
 
 
-def render_call_node(conn: Connection, call_hash: str, with_children: bool = True) -> list[str]:
-    node = queries.get_call_node(conn, call_hash)
-    if node is None:
-        raise click.ClickException(f"call node {call_hash} is not in the redun database")
-    lines = [
-        f"CallNode {node.call_hash} {node.task_name}",
-        f"  Args:   {queries.format_args(node.args)}",
-        f"  {'Raised' if node.is_error else 'Result'}: {node.preview}",
-    ]
-    if with_children and node.children:
-        lines.append("  Child CallNodes:")
-        lines += [f"    CallNode {child[:8]} {name}" for child, name in node.children]
-    return lines + [""] + render_task(conn, node.task_hash)
+def _list_call_nodes(conn: Connection, f: Any, options: LogOptions) -> list[str]:
+    rows = listing.list_call_nodes(conn, f, options.limit)
+    if options.detail:
+        if options.json:
+            return [log_json.dumps(log_json.call_node_detail(conn, r.call_hash)) for r in rows]
+        return [line for r in rows for line in log_text.render_call_node(conn, r.call_hash)]
+    if options.json:
+        return [log_json.dumps(log_json.call_node_json(r)) for r in rows]
+    return [log_text.call_node_line(r) for r in rows]
 
 
-def render_task(conn: Connection, task_hash: str) -> list[str]:
-    task = queries.get_task(conn, task_hash)
-    if task is None:
-        return [f"Task {task_hash} (not recorded)"]
-    fullname = f"{task.namespace}.{task.name}" if task.namespace else task.name
-    source = indent(task.source.rstrip("\n").splitlines())
-    return [f"Task {task.hash} {fullname}", "", *source, ""]
+def _list_tasks(conn: Connection, f: Any, options: LogOptions) -> list[str]:
+    rows = listing.list_tasks(conn, f, options.limit)
+    if options.detail:
+        if options.json:
+            return [log_json.dumps(log_json.task_detail(conn, r[0])) for r in rows]
+        return [line for r in rows for line in log_text.render_task(conn, r[0], first_job=True)]
+    if options.json:
+        return [log_json.dumps(log_json.task_json(r)) for r in rows]
+    return [log_text.task_line(r) for r in rows]
 
 
-def render_value(conn: Connection, value_hash: str) -> list[str]:
-    found = queries.get_value(conn, value_hash)
-    if found is None:
-        raise click.ClickException(f"value {value_hash} is not in the redun database")
-    type_name, preview = found
-    return [f"Value {value_hash[:8]} {type_name}", preview]
+def _list_values(conn: Connection, f: Any, options: LogOptions) -> list[str]:
+    rows = listing.list_values(conn, f, options.limit)
+    if options.detail:
+        if options.json:
+            return [log_json.dumps(log_json.value_detail(conn, r.value_hash)) for r in rows]
+        return [line for r in rows for line in log_text.render_value(conn, r.value_hash)]
+    if options.json:
+        return [log_json.dumps(log_json.value_json(r)) for r in rows]
+    return [log_text.value_line(r) for r in rows]
+
+
+def _list_files(conn: Connection, f: Any, options: LogOptions) -> list[str]:
+    rows = listing.list_files(conn, f, options.limit)
+    if options.detail:
+        if options.json:
+            return [log_json.dumps(log_json.file_detail(conn, [tuple(r)])) for r in rows]
+        return [line for r in rows for line in log_text.render_file(conn, [tuple(r)])]
+    if options.json:
+        return [log_json.dumps(log_json.file_json(*r)) for r in rows]
+    return [log_text.file_line(*r) for r in rows]
+
+
+LISTERS: dict[str, Callable[[Connection, Any, LogOptions], list[str]]] = {
+    "execution": _list_executions,
+    "job": _list_jobs,
+    "call_node": _list_call_nodes,
+    "task": _list_tasks,
+    "value": _list_values,
+    "file": _list_files,
+}

@@ -17,6 +17,14 @@ BUILTIN_COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("redun.cli.db:db", "Manage the redun database."),
     "plugins": ("redun.cli.plugins_cmd:plugins", "List the installed plugins."),
     "fs": ("redun.cli.fs:fs", "Copy files between local paths and URLs (s3://, gs://, ...)."),
+    "diff": ("redun.cli.diff:diff", "Show what differs between two executions."),
+    "tag": ("redun.cli.tag:tag", "List, add and remove tags on executions, jobs and values."),
+    "repl": ("redun.cli.repl:repl", "An interactive Python console on the record."),
+    "repo": ("redun.cli.repo:repo", "Add, remove and list repositories to push to and pull from."),
+    "push": ("redun.cli.repo:push", "Send the records another repository lacks."),
+    "pull": ("redun.cli.repo:pull", "Fetch the records this repository lacks from another."),
+    "export": ("redun.cli.repo:export", "Write the record as JSON lines."),
+    "import": ("redun.cli.repo:import_", "Add the records of a JSON-lines export."),
 }
 
 

@@ -1,32 +1,40 @@
-"""Read-side queries over the record: executions, job trees, call nodes, ids by prefix.
+"""Read-side queries over the record: executions, jobs, call nodes, tasks and values.
 
-Functions take an open SQLAlchemy ``Connection`` (``RedunBackend.connect()``).
+Functions take an open SQLAlchemy ``Connection`` (``RedunBackend.connect()``). Listings
+that may return 100,000 rows read them through :func:`fetch_rows` (plain tuples) and
+never query once per row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, func, select
+from sqlalchemy import Connection, Select, String, func, literal, literal_column, select
 
+# Records by id prefix live in ids.py; these names stay importable from here.
+from redun.backends.db.ids import KIND_LABELS as KIND_LABELS
+from redun.backends.db.ids import RECORD_KINDS as RECORD_KINDS
+from redun.backends.db.ids import find_records as find_records
+from redun.backends.db.ids import match_ids as match_ids
 from redun.backends.db.models import ERROR_VALUE_TYPE, TABLES
+from redun.backends.db.rawsql import json_text
 from redun.values import deserialize_value
 
 IN_CHUNK = 500
-RECORD_KINDS = ("execution", "job", "call_node", "task", "value")
-_PREFIX_PATTERN = re.compile(r"[0-9A-Za-z-]+")
+SMALL_SET = 2000  # calls whose arguments are read with IN lists
 
 execution_t, job_t, task_t = TABLES["execution"], TABLES["job"], TABLES["task"]
 call_node_t, value_t, tag_t = TABLES["call_node"], TABLES["value"], TABLES["tag"]
 argument_t, call_edge_t = TABLES["argument"], TABLES["call_edge"]
+file_t, subvalue_t = TABLES["file"], TABLES["subvalue"]
+argument_result_t = TABLES["argument_result"]
 
 
-@dataclass
+@dataclass(slots=True)
 class JobInfo:
     """One job with its computed status (FAILED, RUNNING, CACHED or DONE)."""
 
@@ -40,7 +48,6 @@ class JobInfo:
     cached: bool
     call_hash: str | None
     status: str
-    children: list[JobInfo] = field(default_factory=list)
 
 
 @dataclass
@@ -64,17 +71,26 @@ class ExecutionInfo:
     def start_time(self) -> dt.datetime | None:
         return self.root.start_time if self.root else self.updated_time
 
+    @property
+    def end_time(self) -> dt.datetime | None:
+        return (self.root.end_time if self.root else None) or self.updated_time
+
 
 @dataclass
 class ArgInfo:
+    """One argument of a call: positional (``position``) or keyword (``key``)."""
+
     position: int | None
     key: str | None
     value_hash: str
     preview: str
+    arg_hash: str = ""
 
 
 @dataclass
 class CallNodeInfo:
+    """A call node with its arguments, result and neighbours in the call graph."""
+
     call_hash: str
     task_name: str
     task_hash: str
@@ -85,13 +101,52 @@ class CallNodeInfo:
     timestamp: dt.datetime
     args: list[ArgInfo]
     children: list[tuple[str, str]]  # (call_hash, task_name), in call order
+    parents: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def is_error(self) -> bool:
         return self.value_type == ERROR_VALUE_TYPE
 
 
-def job_status(value_type: str | None, end_time: dt.datetime | None, cached: bool) -> str:
+# Plain rows ------------------------------------------------------------------------------
+def fetch_rows(conn: Connection, stmt: Select) -> list[tuple]:
+    """All rows of ``stmt`` as plain tuples.
+
+    On SQLite the compiled statement goes straight to the driver (twice as fast for
+    100,000 rows; times come back as text then). Bound values must be plain strings and
+    numbers there: use :func:`tag_value_equals` for tag values.
+    """
+    if conn.dialect.name != "sqlite":
+        return [tuple(row) for row in conn.execute(stmt)]
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = [compiled.params[name] for name in compiled.positiontup or ()]
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.execute(compiled.string, params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def as_datetime(value: Any) -> dt.datetime | None:
+    """A stored time as a naive UTC datetime (SQLite rows read raw hold text)."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value
+    return dt.datetime.fromisoformat(value)
+
+
+def tag_value_equals(conn: Connection, value: Any) -> Any:
+    """A clause: the tag's value equals ``value`` (usable with :func:`fetch_rows`)."""
+    if conn.dialect.name == "sqlite":
+        return tag_t.c.value == literal(json_text(value), String())
+    return tag_t.c.value == value
+
+
+def job_status(value_type: str | None, end_time: Any, cached: bool) -> str:
     """A job's status as redun computes it from its row and its call node's value type."""
     if value_type == ERROR_VALUE_TYPE:
         return "FAILED"
@@ -100,82 +155,151 @@ def job_status(value_type: str | None, end_time: dt.datetime | None, cached: boo
     return "CACHED" if cached else "DONE"
 
 
-def _job_query() -> Select:
+def error_calls() -> Select:
+    """The call hashes whose result is an error."""
     return (
-        select(job_t, task_t.c.name, task_t.c.namespace, value_t.c.type)
-        .outerjoin(task_t, task_t.c.hash == job_t.c.task_hash)
-        .outerjoin(call_node_t, call_node_t.c.call_hash == job_t.c.call_hash)
-        .outerjoin(value_t, value_t.c.value_hash == call_node_t.c.value_hash)
+        select(call_node_t.c.call_hash)
+        .join(value_t, value_t.c.value_hash == call_node_t.c.value_hash)
+        .where(value_t.c.type == ERROR_VALUE_TYPE)
     )
 
 
-def _job_from_row(row: Any) -> JobInfo:
-    m = row._mapping
-    name = m["name"] or m["task_hash"][:8]
-    fullname = f"{m['namespace']}.{name}" if m["namespace"] else name
-    return JobInfo(
-        id=m["id"],
-        execution_id=m["execution_id"],
-        parent_id=m["parent_id"],
-        task_hash=m["task_hash"],
-        task_name=fullname,
-        start_time=m["start_time"],
-        end_time=m["end_time"],
-        cached=bool(m["cached"]),
-        call_hash=m["call_hash"],
-        status=job_status(m["type"], m["end_time"], bool(m["cached"])),
-    )
+def task_names(conn: Connection) -> dict[str, str]:
+    """Full name (``namespace.name``) of every task, by hash."""
+    return {
+        task_hash: f"{namespace}.{name}" if namespace else name
+        for task_hash, name, namespace in fetch_rows(
+            conn, select(task_t.c.hash, task_t.c.name, task_t.c.namespace)
+        )
+    }
 
 
-def list_executions(conn: Connection, limit: int | None = None) -> list[ExecutionInfo]:
-    """Executions, newest first (by their root job's start time)."""
+JOB_COLUMNS = (
+    job_t.c.id,
+    job_t.c.execution_id,
+    job_t.c.parent_id,
+    job_t.c.task_hash,
+    job_t.c.start_time,
+    job_t.c.end_time,
+    job_t.c.cached,
+    job_t.c.call_hash,
+)
+
+
+def read_jobs(conn: Connection, stmt: Select) -> list[JobInfo]:
+    """Jobs from ``stmt``, a select of :data:`JOB_COLUMNS` (three queries in all)."""
+    rows = fetch_rows(conn, stmt)
+    if not rows:
+        return []
+    names = task_names(conn)
+    failed = {row[0] for row in fetch_rows(conn, error_calls())}
+    parse = _time_parser(rows[0][4])
+    jobs = []
+    append = jobs.append
+    for job_id, exec_id, parent_id, task_hash, start, end, cached, call_hash in rows:
+        if call_hash in failed:
+            status = "FAILED"
+        elif end is None:
+            status = "RUNNING"
+        else:
+            status = "CACHED" if cached else "DONE"
+        name = names.get(task_hash) or task_hash[:8]
+        end_time = parse(end) if end is not None else None
+        append(
+            JobInfo(
+                job_id,
+                exec_id,
+                parent_id,
+                task_hash,
+                name,
+                parse(start),
+                end_time,
+                bool(cached),
+                call_hash,
+                status,
+            )
+        )
+    return jobs
+
+
+def _time_parser(sample: Any) -> Any:
+    """The fastest way to read times like ``sample`` (text from raw SQLite rows)."""
+    return dt.datetime.fromisoformat if isinstance(sample, str) else as_datetime
+
+
+# Executions -------------------------------------------------------------------------------
+def execution_query() -> Select:
+    """Executions joined to their root job, newest first."""
     # Join each execution straight to its root job: a subquery over every job would make
     # SQLite scan the whole job table.
-    query = (
+    return (
         select(
-            execution_t.c.id.label("exec_id"),
-            execution_t.c.args.label("exec_args"),
-            execution_t.c.updated_time.label("exec_updated_time"),
-            job_t,
+            execution_t.c.id,
+            execution_t.c.args,
+            execution_t.c.updated_time,
+            *JOB_COLUMNS,
             task_t.c.name,
             task_t.c.namespace,
             value_t.c.type,
         )
+        .select_from(execution_t)
         .outerjoin(job_t, job_t.c.id == execution_t.c.job_id)
         .outerjoin(task_t, task_t.c.hash == job_t.c.task_hash)
         .outerjoin(call_node_t, call_node_t.c.call_hash == job_t.c.call_hash)
         .outerjoin(value_t, value_t.c.value_hash == call_node_t.c.value_hash)
         .order_by(func.coalesce(job_t.c.start_time, execution_t.c.updated_time).desc())
-        .limit(limit)
     )
-    executions = [
-        ExecutionInfo(
-            id=row.exec_id,
-            args=_parse_args(row.exec_args),
-            updated_time=row.exec_updated_time,
-            root=_job_from_row(row) if row.id is not None else None,
-        )
-        for row in conn.execute(query)
-    ]
+
+
+def read_executions(conn: Connection, stmt: Select) -> list[ExecutionInfo]:
+    """Executions (with their tags) from ``stmt``, a filtered :func:`execution_query`."""
+    executions = []
+    for row in fetch_rows(conn, stmt):
+        exec_id, args, updated = row[:3]
+        job_id, _, parent_id, task_hash, start, end, cached, call_hash = row[3:11]
+        name, namespace, value_type = row[11:]
+        root = None
+        if job_id is not None:
+            short = name or task_hash[:8]
+            root = JobInfo(
+                id=job_id,
+                execution_id=exec_id,
+                parent_id=parent_id,
+                task_hash=task_hash,
+                task_name=f"{namespace}.{short}" if namespace else short,
+                start_time=as_datetime(start),
+                end_time=as_datetime(end),
+                cached=bool(cached),
+                call_hash=call_hash,
+                status=job_status(value_type, end, bool(cached)),
+            )
+        executions.append(ExecutionInfo(exec_id, _parse_args(args), as_datetime(updated), root))
     tags = get_tags(conn, [e.id for e in executions])
     for execution in executions:
         execution.tags = tags.get(execution.id, {})
     return executions
 
 
+def list_executions(conn: Connection, limit: int | None = None) -> list[ExecutionInfo]:
+    """Executions, newest first (by their root job's start time)."""
+    return read_executions(conn, execution_query().limit(limit))
+
+
 def get_execution(conn: Connection, execution_id: str) -> ExecutionInfo | None:
     """One execution by full id."""
-    row = conn.execute(select(execution_t).where(execution_t.c.id == execution_id)).first()
-    if row is None:
-        return None
-    job_row = conn.execute(_job_query().where(job_t.c.id == row.job_id)).first()
-    return ExecutionInfo(
-        id=row.id,
-        args=_parse_args(row.args),
-        updated_time=row.updated_time,
-        root=_job_from_row(job_row) if job_row is not None else None,
-        tags=get_tags(conn, [row.id]).get(row.id, {}),
-    )
+    found = read_executions(conn, execution_query().where(execution_t.c.id == execution_id))
+    return found[0] if found else None
+
+
+def nth_execution_id(conn: Connection, n: int) -> str | None:
+    """The id of the n-th most recently started execution (0: the latest)."""
+    ids = fetch_rows(conn, execution_query().with_only_columns(execution_t.c.id).offset(n).limit(1))
+    return ids[0][0] if ids else None
+
+
+def latest_execution_id(conn: Connection) -> str | None:
+    """The id of the most recently started execution."""
+    return nth_execution_id(conn, 0)
 
 
 def _parse_args(args: str) -> list[str]:
@@ -198,104 +322,33 @@ def get_tags(conn: Connection, entity_ids: list[str]) -> dict[str, dict[str, Any
     return tags
 
 
-def list_jobs(conn: Connection, limit: int | None = None) -> list[JobInfo]:
-    """Jobs of every execution, newest first."""
-    query = _job_query().order_by(job_t.c.start_time.desc()).limit(limit)
-    return [_job_from_row(row) for row in conn.execute(query)]
-
-
-_ALL_JOBS_SQL = (
-    "SELECT id, start_time, end_time, cached, call_hash, task_hash FROM job "
-    "ORDER BY start_time DESC"
-)
-_ERROR_CALLS_SQL = (
-    "SELECT call_node.call_hash FROM call_node JOIN value "
-    "ON value.value_hash = call_node.value_hash WHERE value.type = 'redun.ErrorValue'"
-)
-_ALL_ARGS_SQL = (
-    "SELECT argument.call_hash, argument.arg_position, argument.arg_key, argument.value_hash, "
-    "value.type, value.value FROM argument "
-    "LEFT JOIN value ON value.value_hash = argument.value_hash"
-)
-
-
-def _raw_rows(conn: Connection, sql: str) -> list[tuple]:
-    """All rows of ``sql`` straight from the driver (listing 100,000 rows stays fast)."""
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(sql)
-        return cursor.fetchall()
-    finally:
-        cursor.close()
-
-
-def list_all_jobs(conn: Connection) -> list[tuple[str, Any, Any, bool, str | None, str, str]]:
-    """Every job, newest first, as plain rows for listing:
-    (id, start_time, end_time, cached, call_hash, task full name, status)."""
-    names = {
-        row.hash: f"{row.namespace}.{row.name}" if row.namespace else row.name
-        for row in conn.execute(select(task_t.c.hash, task_t.c.name, task_t.c.namespace))
-    }
-    failed = {row[0] for row in _raw_rows(conn, _ERROR_CALLS_SQL)}
-    jobs = []
-    for job_id, start, end, cached, call_hash, task_hash in _raw_rows(conn, _ALL_JOBS_SQL):
-        if call_hash in failed:
-            status = "FAILED"
-        elif end is None:
-            status = "RUNNING"
-        else:
-            status = "CACHED" if cached else "DONE"
-        name = names.get(task_hash) or task_hash[:8]
-        jobs.append((job_id, start, end, bool(cached), call_hash, name, status))
-    return jobs
-
-
-def all_call_args(conn: Connection, max_len: int = 50) -> dict[str, str]:
-    """Formatted arguments (``1, 2, key=3``) of every call node, by call hash."""
-    previews: dict[str, str] = {}
-    slots: dict[str, dict[tuple, str]] = {}
-    for call_hash, position, key, value_hash, type_name, data in _raw_rows(conn, _ALL_ARGS_SQL):
-        preview = previews.get(value_hash)
-        if preview is None:
-            preview = previews[value_hash] = preview_value(type_name, data, max_len)
-        # One argument per slot, even if two writers hashed the same argument differently.
-        slots.setdefault(call_hash, {})[(position is None, position or 0, key or "")] = (
-            preview if key is None else f"{key}={preview}"
-        )
-    return {
-        call_hash: ", ".join(args[slot] for slot in sorted(args))
-        if len(args) > 1
-        else next(iter(args.values()))
-        for call_hash, args in slots.items()
-    }
-
-
+# Jobs -------------------------------------------------------------------------------------
 def get_job_tree(conn: Connection, execution_id: str) -> list[tuple[int, JobInfo]]:
     """Every job of an execution as (depth, job), parents first, siblings by start time."""
-    jobs = [
-        _job_from_row(row)
-        for row in conn.execute(
-            _job_query().where(job_t.c.execution_id == execution_id).order_by(job_t.c.start_time)
-        )
-    ]
-    by_id = {job.id: job for job in jobs}
-    roots = []
-    for job in jobs:
-        parent = by_id.get(job.parent_id) if job.parent_id else None
-        (parent.children if parent is not None else roots).append(job)
+    stmt = (
+        select(*JOB_COLUMNS)
+        .where(job_t.c.execution_id == execution_id)
+        .order_by(job_t.c.start_time)
+    )
+    jobs = read_jobs(conn, stmt)
+    ids = {job.id for job in jobs}
+    children: dict[str | None, list[JobInfo]] = {}
+    for job in jobs:  # a job whose parent is not in this execution is a root
+        parent = job.parent_id if job.parent_id in ids else None
+        children.setdefault(parent, []).append(job)
     tree: list[tuple[int, JobInfo]] = []
-    stack = [(0, job) for job in reversed(roots)]
+    stack = [(0, job) for job in reversed(children.get(None, []))]
     while stack:  # iterative: deep job trees must not hit the recursion limit
         depth, job = stack.pop()
         tree.append((depth, job))
-        stack.extend((depth + 1, child) for child in reversed(job.children))
+        stack.extend((depth + 1, child) for child in reversed(children.get(job.id, ())))
     return tree
 
 
 def get_job(conn: Connection, job_id: str) -> JobInfo | None:
     """One job by full id."""
-    row = conn.execute(_job_query().where(job_t.c.id == job_id)).first()
-    return _job_from_row(row) if row is not None else None
+    found = read_jobs(conn, select(*JOB_COLUMNS).where(job_t.c.id == job_id))
+    return found[0] if found else None
 
 
 def get_job_ancestors(conn: Connection, job: JobInfo) -> list[JobInfo]:
@@ -311,32 +364,76 @@ def get_job_ancestors(conn: Connection, job: JobInfo) -> list[JobInfo]:
     return chain
 
 
-def get_call_node(conn: Connection, call_hash: str) -> CallNodeInfo | None:
-    """A call node with its arguments, result preview and child calls."""
-    query = select(call_node_t, value_t.c.type, value_t.c.value).outerjoin(
-        value_t, value_t.c.value_hash == call_node_t.c.value_hash
+# Arguments --------------------------------------------------------------------------------
+def _arg_slot(position: int | None, key: str | None) -> tuple:
+    return (position is None, position or 0, key or "")
+
+
+def call_args_text(
+    conn: Connection,
+    call_hashes: list[str] | None,
+    source: Select | None = None,
+    max_len: int = 50,
+) -> dict[str, str]:
+    """Formatted arguments (``1, 2, key=3``) of these calls (None: every call), by call hash.
+
+    ``source``, a select of the same call hashes (e.g. ``job.call_hash`` of an execution),
+    lets a large set be read in one joined query. A set that is a large share of the
+    record is read with one plain scan of the argument table instead.
+    """
+    stmt = select(
+        argument_t.c.call_hash,
+        argument_t.c.arg_position,
+        argument_t.c.arg_key,
+        argument_t.c.value_hash,
+        value_t.c.type,
+        value_t.c.value,
     )
-    row = conn.execute(query.where(call_node_t.c.call_hash == call_hash)).first()
-    if row is None:
-        return None
-    children_query = (
-        select(call_edge_t.c.child_id, call_node_t.c.task_name)
-        .join(call_node_t, call_node_t.c.call_hash == call_edge_t.c.child_id)
-        .where(call_edge_t.c.parent_id == call_hash)
-        .order_by(call_edge_t.c.call_order)
-    )
-    return CallNodeInfo(
-        call_hash=row.call_hash,
-        task_name=row.task_name,
-        task_hash=row.task_hash,
-        args_hash=row.args_hash,
-        value_hash=row.value_hash,
-        value_type=row.type or "",
-        preview=preview_value(row.type, row.value),
-        timestamp=row.timestamp,
-        args=get_call_args(conn, [call_hash]).get(call_hash, []),
-        children=[(child, name) for child, name in conn.execute(children_query)],
-    )
+    joined = stmt.outerjoin(value_t, value_t.c.value_hash == argument_t.c.value_hash)
+    wanted = None if call_hashes is None else set(call_hashes)
+    if wanted is None or (len(wanted) > SMALL_SET and _large_share(conn, len(wanted))):
+        rows = fetch_rows(conn, joined)
+    elif len(wanted) > SMALL_SET and source is not None:
+        calls = source.subquery()
+        rows = fetch_rows(
+            conn,
+            stmt.select_from(
+                calls.join(argument_t, argument_t.c.call_hash == calls.c.call_hash).outerjoin(
+                    value_t, value_t.c.value_hash == argument_t.c.value_hash
+                )
+            ),
+        )
+    else:
+        rows = [
+            row
+            for chunk in _chunks(sorted(wanted))
+            for row in fetch_rows(conn, joined.where(argument_t.c.call_hash.in_(chunk)))
+        ]
+    previews: dict[str, str] = {}
+    slots: dict[str, dict[tuple, str]] = {}
+    for call_hash, position, key, value_hash, type_name, data in rows:
+        if wanted is not None and call_hash not in wanted:
+            continue
+        preview = previews.get(value_hash)
+        if preview is None:
+            preview = previews[value_hash] = preview_value(type_name, data, max_len)
+        # One argument per slot, even if two writers hashed the same argument differently.
+        slots.setdefault(call_hash, {})[_arg_slot(position, key)] = (
+            preview if key is None else f"{key}={preview}"
+        )
+    return {
+        call_hash: ", ".join(args[slot] for slot in sorted(args))
+        for call_hash, args in slots.items()
+    }
+
+
+def _large_share(conn: Connection, calls: int) -> bool:
+    """Whether ``calls`` calls' arguments are a large share of the argument table (SQLite:
+    its largest rowid estimates the row count in no time)."""
+    if conn.dialect.name != "sqlite":
+        return False
+    total = fetch_rows(conn, select(func.max(literal_column("rowid"))).select_from(argument_t))
+    return calls * 4 >= (total[0][0] or 0)
 
 
 def get_call_args(
@@ -352,14 +449,11 @@ def get_call_args(
         )
         for row in conn.execute(query):
             preview = preview_value(row.type, row.value, max_len)
-            info = ArgInfo(row.arg_position, row.arg_key, row.value_hash, preview)
+            info = ArgInfo(row.arg_position, row.arg_key, row.value_hash, preview, row.arg_hash)
             args.setdefault(row.call_hash, []).append(info)
     for call_hash, infos in args.items():
-        # One argument per slot, even if two writers hashed the same argument differently.
         unique = {(a.position, a.key): a for a in infos}
-        args[call_hash] = sorted(
-            unique.values(), key=lambda a: (a.position is None, a.position or 0, a.key or "")
-        )
+        args[call_hash] = sorted(unique.values(), key=lambda a: _arg_slot(a.position, a.key))
     return args
 
 
@@ -368,9 +462,57 @@ def format_args(args: list[ArgInfo]) -> str:
     return ", ".join(a.preview if a.key is None else f"{a.key}={a.preview}" for a in args)
 
 
+# Call nodes, tasks, values -------------------------------------------------------------
+def get_call_node(conn: Connection, call_hash: str) -> CallNodeInfo | None:
+    """A call node with its arguments, result preview, child calls and parent calls."""
+    query = select(call_node_t, value_t.c.type, value_t.c.value).outerjoin(
+        value_t, value_t.c.value_hash == call_node_t.c.value_hash
+    )
+    row = conn.execute(query.where(call_node_t.c.call_hash == call_hash)).first()
+    if row is None:
+        return None
+    children_query = (
+        select(call_edge_t.c.child_id, call_node_t.c.task_name)
+        .join(call_node_t, call_node_t.c.call_hash == call_edge_t.c.child_id)
+        .where(call_edge_t.c.parent_id == call_hash)
+        .order_by(call_edge_t.c.call_order)
+    )
+    parents_query = (
+        select(call_edge_t.c.parent_id, call_node_t.c.task_name)
+        .join(call_node_t, call_node_t.c.call_hash == call_edge_t.c.parent_id)
+        .where(call_edge_t.c.child_id == call_hash)
+        .order_by(call_node_t.c.timestamp.desc())
+        .limit(20)
+    )
+    return CallNodeInfo(
+        call_hash=row.call_hash,
+        task_name=row.task_name,
+        task_hash=row.task_hash,
+        args_hash=row.args_hash,
+        value_hash=row.value_hash,
+        value_type=row.type or "",
+        preview=preview_value(row.type, row.value),
+        timestamp=row.timestamp,
+        args=get_call_args(conn, [call_hash]).get(call_hash, []),
+        children=[(child, name) for child, name in conn.execute(children_query)],
+        parents=list(dict.fromkeys((p, name) for p, name in conn.execute(parents_query))),
+    )
+
+
 def get_task(conn: Connection, task_hash: str) -> Any:
     """The task row (hash, name, namespace, source) or None."""
     return conn.execute(select(task_t).where(task_t.c.hash == task_hash)).first()
+
+
+def first_job(conn: Connection, task_hash: str) -> tuple[str, dt.datetime] | None:
+    """(id, start time) of the first job that ran a task, or None."""
+    row = conn.execute(
+        select(job_t.c.id, job_t.c.start_time)
+        .where(job_t.c.task_hash == task_hash)
+        .order_by(job_t.c.start_time)
+        .limit(1)
+    ).first()
+    return (row.id, row.start_time) if row is not None else None
 
 
 def get_value(conn: Connection, value_hash: str) -> tuple[str, str] | None:
@@ -379,6 +521,15 @@ def get_value(conn: Connection, value_hash: str) -> tuple[str, str] | None:
         select(value_t.c.type, value_t.c.value).where(value_t.c.value_hash == value_hash)
     ).first()
     return (row.type, preview_value(row.type, row.value, 1000)) if row is not None else None
+
+
+def get_file_paths(conn: Connection, value_hashes: list[str]) -> dict[str, str]:
+    """The path of each File value among ``value_hashes``."""
+    paths: dict[str, str] = {}
+    for chunk in _chunks(value_hashes):
+        stmt = select(file_t.c.value_hash, file_t.c.path).where(file_t.c.value_hash.in_(chunk))
+        paths.update({value_hash: path for value_hash, path in conn.execute(stmt)})
+    return paths
 
 
 def preview_value(type_name: str | None, data: bytes | None, max_len: int = 200) -> str:
@@ -395,42 +546,14 @@ def preview_value(type_name: str | None, data: bytes | None, max_len: int = 200)
     return text if len(text) <= max_len else text[: max_len - 3] + "..."
 
 
-def find_records(conn: Connection, prefix: str, limit: int = 2) -> tuple[str, list[str]]:
-    """Ids matching ``prefix`` in the first kind of record that has any.
-
-    Kinds are tried in the order execution, job, call_node, task, value.
-    Returns (kind, ids), at most ``limit`` ids; ("", []) when nothing matches.
-    """
-    if not _PREFIX_PATTERN.fullmatch(prefix):
-        return "", []
-    columns = {
-        "execution": execution_t.c.id,
-        "job": job_t.c.id,
-        "call_node": call_node_t.c.call_hash,
-        "task": task_t.c.hash,
-        "value": value_t.c.value_hash,
-    }
-    for kind in RECORD_KINDS:
-        column = columns[kind]
-        query = select(column).where(_prefix_clause(conn, column, prefix))
-        ids = list(conn.scalars(query.order_by(column).limit(limit)))
-        if ids:
-            return kind, ids
-    return "", []
-
-
-def _prefix_clause(conn: Connection, column: Any, prefix: str) -> Any:
-    # SQLite uses its primary-key index for a range, not for LIKE; PostgreSQL's
-    # varchar_pattern_ops indexes serve LIKE. Ids hold only [0-9A-Za-z-], all below "~".
-    if conn.dialect.name == "sqlite":
-        return and_(column >= prefix, column < prefix + "~")
-    return column.like(f"{prefix}%")
-
-
-def latest_execution_id(conn: Connection) -> str | None:
-    """The id of the most recently started execution."""
-    executions = list_executions(conn, limit=1)
-    return executions[0].id if executions else None
+def load_value(type_name: str | None, data: bytes | None) -> Any:
+    """A stored value, or None when it cannot be read here."""
+    if type_name is None or data is None:
+        return None
+    try:
+        return deserialize_value(type_name, data)
+    except Exception:
+        return None
 
 
 def _chunks(items: list[str]) -> Iterable[list[str]]:

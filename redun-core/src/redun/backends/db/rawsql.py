@@ -68,8 +68,8 @@ def postgres_time(value: dt.datetime | None) -> dt.datetime | None:
 
 
 def json_text(value: Any) -> str:
-    """A tag value as stored: JSON with sorted keys."""
-    return json.dumps(value, sort_keys=True)
+    """A tag value as stored on SQLite, as redun 0.4x: compact JSON with sorted keys."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
 def _name(column: str) -> str:
