@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -88,3 +89,22 @@ def postgres_server_uri() -> Iterator[str]:
             capture_output=True,
         )  # fmt: skip
         shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_uri(postgres_server_uri: str) -> Iterator[str]:
+    """URI of a new, empty database on the test server (dropped after the test)."""
+    from sqlalchemy import make_url, text
+
+    from redun.backends.db.engine import postgres_engine
+
+    name = f"redun_test_{uuid.uuid4().hex[:12]}"
+    admin = postgres_engine(postgres_server_uri, "test server").execution_options(
+        isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    yield make_url(postgres_server_uri).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+    admin.engine.dispose()

@@ -6,29 +6,11 @@ each test gets a new database on it.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from types import SimpleNamespace
 
-import pytest
-from sqlalchemy import make_url, text
+from sqlalchemy import text
 
 from redun.backends.db import CURRENT_VERSION, RedunBackend
-from redun.backends.db.engine import postgres_engine
-
-
-@pytest.fixture
-def pg_uri(postgres_server_uri: str) -> Iterator[str]:
-    name = f"redun_test_{uuid.uuid4().hex[:12]}"
-    admin = postgres_engine(postgres_server_uri, "test server").execution_options(
-        isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    yield make_url(postgres_server_uri).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-    admin.engine.dispose()
 
 
 def test_record_round_trip(pg_uri: str, rec: SimpleNamespace) -> None:

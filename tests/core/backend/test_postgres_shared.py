@@ -15,7 +15,6 @@ from sqlalchemy import make_url, text
 from redun import Scheduler, task
 from redun.backends.db import RedunBackend
 from redun.backends.db.engine import postgres_engine
-from tests.core.backend.test_postgres import pg_uri  # noqa: F401 (fixture)
 
 SECRET = "s3cret-Pa55"
 
@@ -30,7 +29,7 @@ def _admin(uri: str):
 
 
 @pytest.fixture
-def env_user(pg_uri: str) -> str:  # noqa: F811
+def env_user(pg_uri: str) -> str:
     """A role that owns the test database, for credentials given by environment variables."""
     role = "redun_env_user"
     with _admin(pg_uri).connect() as conn:
@@ -42,7 +41,7 @@ def env_user(pg_uri: str) -> str:  # noqa: F811
 
 
 def test_credentials_come_from_the_environment(
-    pg_uri: str,  # noqa: F811
+    pg_uri: str,
     env_user: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -117,7 +116,7 @@ def main(who: str = "a", n: int = 60) -> list:
 """
 
 
-def test_two_schedulers_write_one_record_at_once(pg_uri: str, tmp_path: Path) -> None:  # noqa: F811
+def test_two_schedulers_write_one_record_at_once(pg_uri: str, tmp_path: Path) -> None:
     (tmp_path / ".redun").mkdir()
     (tmp_path / ".redun" / "redun.ini").write_text(f"[backend]\ndb_uri = {pg_uri}\n")
     (tmp_path / "flow.py").write_text(textwrap.dedent(WORKFLOW))

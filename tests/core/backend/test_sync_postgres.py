@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import make_url, text
+from sqlalchemy import text
 
 from redun.backends.db.engine import postgres_engine
 from redun.cli.main import make_cli
@@ -47,20 +46,6 @@ TABLES = (
     "argument", "argument_result", "evaluation", "job", "execution", "tag",
 )  # fmt: skip
 JOBS_PER_RUN = 4
-
-
-@pytest.fixture
-def pg_uri(postgres_server_uri: str) -> Iterator[str]:
-    name = f"redun_sync_{uuid.uuid4().hex[:12]}"
-    admin = postgres_engine(postgres_server_uri, "test server").execution_options(
-        isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    yield make_url(postgres_server_uri).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-    admin.engine.dispose()
 
 
 def invoke(*args: str, input: str | None = None) -> Result:

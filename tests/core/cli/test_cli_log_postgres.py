@@ -3,30 +3,10 @@
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from log_record import LogRecord, build_record
-from sqlalchemy import make_url, text
-
-from redun.backends.db.engine import postgres_engine
-
-
-@pytest.fixture
-def pg_uri(postgres_server_uri: str) -> Iterator[str]:
-    """A fresh database on the test server."""
-    name = f"redun_log_{uuid.uuid4().hex[:12]}"
-    admin = postgres_engine(postgres_server_uri, "test server").execution_options(
-        isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    yield make_url(postgres_server_uri).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-    admin.engine.dispose()
 
 
 def lines_of(record: LogRecord, *args: str) -> list[str]:

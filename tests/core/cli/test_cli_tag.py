@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import gzip
 import sqlite3
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import make_url, text
 
-from redun.backends.db.engine import postgres_engine
 from redun.hashing import hash_tag
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -236,22 +232,12 @@ def test_redun_0_44_record_lists_and_edits_like_redun_0_44(redun, config: Path) 
 
 
 @pytest.fixture
-def pg_config(postgres_server_uri: str, tmp_path: Path) -> Iterator[Path]:
+def pg_config(pg_uri: str, tmp_path: Path) -> Path:
     """A config dir whose record is a new PostgreSQL database."""
-    name = f"redun_tag_{uuid.uuid4().hex[:12]}"
-    admin = postgres_engine(postgres_server_uri, "test server").execution_options(
-        isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    uri = make_url(postgres_server_uri).set(database=name).render_as_string(hide_password=False)
     config = tmp_path / "pg" / ".redun"
     config.mkdir(parents=True)
-    (config / "redun.ini").write_text(f"[backend]\ndb_uri = {uri}\n")
-    yield config
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-    admin.engine.dispose()
+    (config / "redun.ini").write_text(f"[backend]\ndb_uri = {pg_uri}\n")
+    return config
 
 
 def test_tag_edits_on_postgres(invoke, pg_config: Path, write_workflow, workdir: Path) -> None:

@@ -14,7 +14,6 @@ from redun.backends.db import RedunBackend
 from redun.handle import HandleError
 from redun.hashing import hash_struct
 from redun.values import get_value_hash
-from tests.core.backend.test_postgres import pg_uri  # noqa: F401
 
 ETL = '''
 import sqlite3
@@ -292,7 +291,7 @@ def test_a_worker_process_gets_the_arguments_and_reconnects(make_scheduler, writ
     assert _warehouse_rows(warehouse, "SELECT count(*) FROM raw") == [(3,)]
 
 
-def test_handle_rows_on_a_postgresql_record(pg_uri):  # noqa: F811
+def test_handle_rows_on_a_postgresql_record(pg_uri):
     from sqlalchemy import text
 
     start = Service("db")
