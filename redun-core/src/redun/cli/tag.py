@@ -14,7 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from redun.backends.base import BackendError
 from redun.backends.db import queries
 from redun.backends.db.engine import describe_error
-from redun.backends.db.lookup import LookupFailed, chunks, load_jobs, match_record
+from redun.backends.db.ids import chunks
+from redun.backends.db.lookup import LookupFailed, load_jobs, match_record
 from redun.backends.db.models import TABLES
 from redun.backends.db.tags import (
     ENTITY_TYPES,

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from redun.backends.db.lookup import chunks
+from redun.backends.db.ids import chunks
 from redun.backends.db.models import TABLES
 
 job_t, task_t = TABLES["job"], TABLES["task"]

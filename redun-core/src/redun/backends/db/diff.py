@@ -20,7 +20,8 @@ from sqlalchemy import Connection, select
 
 from redun.backends.db import queries
 from redun.backends.db.calltree import CallTree, CallTreeNode
-from redun.backends.db.lookup import LookupFailed, chunks
+from redun.backends.db.ids import chunks
+from redun.backends.db.lookup import LookupFailed
 from redun.backends.db.models import ERROR_VALUE_TYPE, TABLES
 
 execution_t, job_t = TABLES["execution"], TABLES["job"]

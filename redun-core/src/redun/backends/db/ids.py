@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Connection, and_, select
@@ -17,8 +18,8 @@ KIND_LABELS = {
     "task": "task",
     "value": "value",
 }
-_PREFIX_PATTERN = re.compile(r"[0-9A-Za-z-]+")
-_ID_COLUMNS = {
+ID_PATTERN = re.compile(r"[0-9A-Za-z-]+")
+ID_COLUMNS = {
     "execution": TABLES["execution"].c.id,
     "job": TABLES["job"].c.id,
     "call_node": TABLES["call_node"].c.call_hash,
@@ -33,12 +34,12 @@ def match_ids(conn: Connection, prefix: str, limit: int = 3) -> list[tuple[str, 
     At most ``limit`` ids per kind, kinds in the order execution, job, call_node, task,
     value. A task is also a value with the same hash: that pair counts as one record.
     """
-    if not _PREFIX_PATTERN.fullmatch(prefix):
+    if not ID_PATTERN.fullmatch(prefix):
         return []
     matches: list[tuple[str, str]] = []
     for kind in RECORD_KINDS:
-        column = _ID_COLUMNS[kind]
-        query = select(column).where(_prefix_clause(conn, column, prefix))
+        column = ID_COLUMNS[kind]
+        query = select(column).where(prefix_clause(conn, column, prefix))
         for found in conn.scalars(query.order_by(column).limit(limit)):
             if kind == "value" and ("task", found) in matches:
                 continue
@@ -58,9 +59,18 @@ def find_records(conn: Connection, prefix: str, limit: int = 2) -> tuple[str, li
     return kind, [found for k, found in matches if k == kind]
 
 
-def _prefix_clause(conn: Connection, column: Any, prefix: str) -> Any:
-    # SQLite uses its primary-key index for a range, not for LIKE; PostgreSQL's
-    # varchar_pattern_ops indexes serve LIKE. Ids hold only [0-9A-Za-z-], all below "~".
+def prefix_clause(conn: Connection, column: Any, prefix: str) -> Any:
+    """``column`` starts with ``prefix``.
+
+    SQLite uses its primary-key index for a range, not for LIKE; PostgreSQL's
+    varchar_pattern_ops indexes serve LIKE. Ids hold only [0-9A-Za-z-], all below "~".
+    """
     if conn.dialect.name == "sqlite":
         return and_(column >= prefix, column < prefix + "~")
     return column.like(f"{prefix}%")
+
+
+def chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
+    """``items`` in slices small enough for an SQL ``IN`` list."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -10,35 +10,21 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, select
 
 from redun.backends.db import queries
+from redun.backends.db.ids import ID_COLUMNS, ID_PATTERN, prefix_clause
 from redun.backends.db.models import TABLES
 from redun.backends.db.queries import JobInfo, job_status
 
 execution_t, job_t, task_t = TABLES["execution"], TABLES["job"], TABLES["task"]
 call_node_t, value_t = TABLES["call_node"], TABLES["value"]
 
-_ID_PATTERN = re.compile(r"[0-9A-Za-z-]+")
 _RECENT_PATTERN = re.compile(r"~(\d+)")
-ID_COLUMNS = {
-    "execution": execution_t.c.id,
-    "job": job_t.c.id,
-    "call_node": call_node_t.c.call_hash,
-    "task": task_t.c.hash,
-    "value": value_t.c.value_hash,
-}
 
 
 class LookupFailed(Exception):
     """A reference that names no record, or several."""
-
-
-def prefix_clause(conn: Connection, column: Any, prefix: str) -> Any:
-    """``column`` starts with ``prefix`` (an index range on SQLite, LIKE elsewhere)."""
-    if conn.dialect.name == "sqlite":  # ids hold only [0-9A-Za-z-], all below "~"
-        return and_(column >= prefix, column < prefix + "~")
-    return column.like(f"{prefix}%")
 
 
 def match_id(conn: Connection, kind: str, prefix: str) -> str:
@@ -56,7 +42,7 @@ def match_record(
     kinds = list(kinds)
     labels = [k.replace("_", " ") for k in kinds]
     names = labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} or {labels[-1]}"
-    if not _ID_PATTERN.fullmatch(prefix):
+    if not ID_PATTERN.fullmatch(prefix):
         raise LookupFailed(f"{prefix!r} is not a valid {names} id (hex digits and dashes)")
     for kind in kinds:
         column = ID_COLUMNS[kind]
@@ -135,9 +121,3 @@ def load_jobs(conn: Connection, where: Any = None, limit: int | None = None) -> 
             )
         )
     return jobs
-
-
-def chunks(items: list[str], size: int = queries.IN_CHUNK) -> Iterable[list[str]]:
-    """``items`` in slices small enough for an SQL ``IN`` list."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Select, String, func, literal, literal_column
 # Records by id prefix live in ids.py; these names stay importable from here.
 from redun.backends.db.ids import KIND_LABELS as KIND_LABELS
 from redun.backends.db.ids import RECORD_KINDS as RECORD_KINDS
+from redun.backends.db.ids import chunks
 from redun.backends.db.ids import find_records as find_records
 from redun.backends.db.ids import match_ids as match_ids
 from redun.backends.db.models import ERROR_VALUE_TYPE, TABLES
@@ -313,7 +314,7 @@ def _parse_args(args: str) -> list[str]:
 def get_tags(conn: Connection, entity_ids: list[str]) -> dict[str, dict[str, Any]]:
     """Current tags of each entity, keyed by entity id then tag key."""
     tags: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks(entity_ids):
+    for chunk in chunks(entity_ids):
         query = select(tag_t.c.entity_id, tag_t.c.key, tag_t.c.value).where(
             tag_t.c.entity_id.in_(chunk), tag_t.c.is_current.is_(True)
         )
@@ -406,7 +407,7 @@ def call_args_text(
     else:
         rows = [
             row
-            for chunk in _chunks(sorted(wanted))
+            for chunk in chunks(sorted(wanted))
             for row in fetch_rows(conn, joined.where(argument_t.c.call_hash.in_(chunk)))
         ]
     previews: dict[str, str] = {}
@@ -441,7 +442,7 @@ def get_call_args(
 ) -> dict[str, list[ArgInfo]]:
     """Arguments of each call: positional ones by position, then keyword ones by key."""
     args: dict[str, list[ArgInfo]] = {}
-    for chunk in _chunks(list(dict.fromkeys(call_hashes))):
+    for chunk in chunks(list(dict.fromkeys(call_hashes))):
         query = (
             select(argument_t, value_t.c.type, value_t.c.value)
             .outerjoin(value_t, value_t.c.value_hash == argument_t.c.value_hash)
@@ -526,7 +527,7 @@ def get_value(conn: Connection, value_hash: str) -> tuple[str, str] | None:
 def get_file_paths(conn: Connection, value_hashes: list[str]) -> dict[str, str]:
     """The path of each File value among ``value_hashes``."""
     paths: dict[str, str] = {}
-    for chunk in _chunks(value_hashes):
+    for chunk in chunks(value_hashes):
         stmt = select(file_t.c.value_hash, file_t.c.path).where(file_t.c.value_hash.in_(chunk))
         paths.update({value_hash: path for value_hash, path in conn.execute(stmt)})
     return paths
@@ -554,8 +555,3 @@ def load_value(type_name: str | None, data: bytes | None) -> Any:
         return deserialize_value(type_name, data)
     except Exception:
         return None
-
-
-def _chunks(items: list[str]) -> Iterable[list[str]]:
-    for start in range(0, len(items), IN_CHUNK):
-        yield items[start : start + IN_CHUNK]

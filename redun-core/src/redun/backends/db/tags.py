@@ -16,13 +16,13 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from redun.backends.db.lookup import chunks
+from redun.backends.db.ids import chunks
 from redun.backends.db.models import TABLES
 from redun.hashing import hash_tag
 
 tag_t, tag_edit_t = TABLES["tag"], TABLES["tag_edit"]
 
-# record kind (as lookup.ID_COLUMNS) -> tag entity type
+# record kind (as ids.ID_COLUMNS) -> tag entity type
 ENTITY_TYPES = {
     "execution": "Execution",
     "job": "Job",
