@@ -252,6 +252,9 @@ def is_value_valid(value: Any) -> bool:
     return are_values_valid([value])[0]
 
 
+_ALWAYS_VALID = Value.is_valid
+
+
 def are_values_valid(values: list[Any]) -> list[bool]:
     """``[is_value_valid(v) for v in values]``, with the checks batched.
 
@@ -268,11 +271,12 @@ def are_values_valid(values: list[Any]) -> list[bool]:
             continue
         for item in iter_nested(value):
             if isinstance(item, Value):
-                check = _BATCH_CHECKS.get(type(item))
-                if check is None:
-                    singles.append((index, item))
-                else:
+                cls = type(item)
+                check = _BATCH_CHECKS.get(cls)
+                if check is not None:
                     batched.append((index, item, check))
+                elif cls.is_valid is not _ALWAYS_VALID:  # e.g. not a plain expression
+                    singles.append((index, item))
     for index, item in singles:
         if results[index] and not item.is_valid():
             results[index] = False
