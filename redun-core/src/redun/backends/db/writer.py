@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from typing import Any
 
 from redun.backends.base import BackendError
@@ -20,6 +21,9 @@ from redun.backends.db.rawsql import RawStatements
 _STOP = object()
 # Most records in one transaction: bounds the rows a batch holds in memory on huge runs.
 MAX_BATCH = 20_000
+# A batch smaller than this waits up to LINGER seconds for more records before committing.
+MIN_BATCH = 1_000
+LINGER = 0.05
 
 
 class _FlushMarker:
@@ -74,15 +78,39 @@ class BatchWriter:
             )
 
     # Writer thread ------------------------------------------------------------------
+    def _gather(self) -> list[Any]:
+        """The next batch: block for one record, then take what follows it.
+
+        A small batch lingers up to LINGER seconds for more records (a busy machine
+        hands them over a few at a time), so commits stay few; a flush or stop
+        ends the wait at once.
+        """
+        items = [self._queue.get()]
+        deadline = None
+        while len(items) < MAX_BATCH:
+            try:
+                items.append(self._queue.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            if len(items) >= MIN_BATCH or isinstance(items[-1], _FlushMarker):
+                break
+            if items[-1] is _STOP:
+                break
+            now = time.monotonic()
+            deadline = deadline if deadline is not None else now + LINGER
+            if now >= deadline:
+                break
+            try:
+                items.append(self._queue.get(timeout=deadline - now))
+            except queue.Empty:
+                break
+        return items
+
     def _run(self) -> None:
         stop = False
         while not stop:
-            items = [self._queue.get()]
-            while len(items) < MAX_BATCH:
-                try:
-                    items.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            items = self._gather()
             markers = [item for item in items if isinstance(item, _FlushMarker)]
             stop = any(item is _STOP for item in items)
             batch = Batch(self._written)
