@@ -217,9 +217,10 @@ def script_task(
                     f"{who}: the script did not create its staged output {pair.local.path} "
                     f"(to be copied to {pair.remote.path}); script: {_first_line(command)}"
                 )
-        for local in placed:
-            local.unstage()
-        return nested.map_nested(outputs, _is_staging, lambda pair: pair.remote)
+        # The result holds the Files the copies made (hashed now, with their new content);
+        # the pairs' own remote Files keep the hashes the call was recorded with.
+        staged_out = {id(pair): local.unstage() for pair, local in zip(pairs, placed)}
+        return nested.map_nested(outputs, _is_staging, lambda pair: staged_out[id(pair)])
     finally:
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)

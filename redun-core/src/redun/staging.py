@@ -108,7 +108,14 @@ def _local(path: str) -> str | None:
     return os.path.abspath(path[len("file://") :] if path.startswith("file://") else path)
 
 
+def _fresh(value: File | Dir) -> Any:
+    """A new object for the same path: the staging pair's own Files are values a call
+    was hashed and recorded with, so copying must not reset their hashes."""
+    return type(value)(value.path)
+
+
 def _copy_file(src: File, dest: File) -> File:
+    dest = _fresh(dest)
     local_src = _local(src.path)
     if local_src is not None and local_src == _local(dest.path):
         dest.update_hash()
@@ -131,6 +138,7 @@ def copy_dir(src: Dir, dest: Dir) -> Dir:
 
     Files already in ``dest`` that ``src`` lacks are left in place.
     """
+    dest = _fresh(dest)
     local_src, local_dest = _local(src.path), _local(dest.path)
     if local_src is not None and local_dest is not None:
         if local_src != local_dest:

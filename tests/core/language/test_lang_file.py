@@ -248,11 +248,14 @@ def test_staging_file_stage_and_unstage_copy(tmp_path):
     assert staged.path == local_path
     assert staged.read() == "remote data"
 
+    remote_hash = remote.hash
     staged.write("local result")
     back = staging.unstage()
-    assert back is remote
-    assert remote.read() == "local result"
-    assert remote.hash == File(remote.path).hash  # copy_to reset the cached hash
+    assert back.path == remote.path and back is not remote
+    assert back.read() == "local result"
+    assert back.hash == File(remote.path).hash  # the copy's File is hashed afresh
+    # The pair's own File keeps the hash a call was recorded with.
+    assert remote.hash == remote_hash
 
 
 def test_staging_file_hash_and_subvalues(tmp_path):

@@ -56,7 +56,7 @@ def test_staging_dir_local_to_local(tmp_path: Path) -> None:
 
     (tmp_path / "local" / "sub" / "new.txt").write_text("new")
     remote = pair.unstage()
-    assert remote is pair.remote
+    assert remote.path == pair.remote.path and remote is not pair.remote
     assert _tree(tmp_path / "remote") == {**EXPECTED, "sub/new.txt": "new"}
     assert remote.hash == Dir(str(tmp_path / "remote")).hash  # the stale hash was dropped
 
