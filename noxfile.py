@@ -12,7 +12,7 @@ import nox.virtualenv
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_existing_virtualenvs = True
 
-PACKAGES = ["redun-core"]
+PACKAGES = ["redun-core", "redun-executor-docker"]
 TEST_PLUGINS = ["tests/plugins/redun-plugin-example", "tests/plugins/redun-plugin-broken"]
 TEST_DEPS = [
     "pytest>=8",
@@ -21,6 +21,7 @@ TEST_DEPS = [
     "uv",
     "moto[server]>=5",
     "gcp-storage-emulator>=2024.8",
+    "docker>=7",
 ]
 # redun-core is installed with these extras in the tests session (S3 and GCS files).
 TEST_EXTRAS = {"redun-core": "[s3,gcs]"}

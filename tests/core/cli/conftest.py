@@ -59,9 +59,11 @@ def fresh_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def with_plugins(
     plugin_site: list[str], fresh_plugins: None, monkeypatch: pytest.MonkeyPatch
 ) -> list[str]:
-    """Both test plugins installed (on sys.path) for this test."""
+    """Both test plugins installed (on sys.path) for this test, and only them loaded (plugin
+    packages installed in the environment, e.g. redun-executor-docker, are left out)."""
     for entry in reversed(plugin_site):
         monkeypatch.syspath_prepend(entry)
+    monkeypatch.setenv("REDUN_PLUGINS", "example,broken")
     return plugin_site
 
 

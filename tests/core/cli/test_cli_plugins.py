@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import subprocess
 import textwrap
 import uuid
@@ -275,7 +276,7 @@ def test_console_script_with_installed_plugins(
 
     listing = redun_cmd("plugins")
     assert listing.returncode == 0, listing.stderr
-    assert "example  redun-plugin-example  0.3.1" in listing.stdout
+    assert re.search(r"^example +redun-plugin-example +0\.3\.1 ", listing.stdout, re.M)
     assert "RuntimeError: redun-plugin-broken fails on import on purpose" in listing.stdout
     hello = redun_cmd("hello-plugin")
     assert (hello.returncode, hello.stdout) == (0, "Hello, redun, from redun-plugin-example!\n")

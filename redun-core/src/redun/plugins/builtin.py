@@ -25,6 +25,8 @@ BUILTIN_COMMANDS: dict[str, tuple[str, str]] = {
     "pull": ("redun.cli.repo:pull", "Fetch the records this repository lacks from another."),
     "export": ("redun.cli.repo:export", "Write the record as JSON lines."),
     "import": ("redun.cli.repo:import_", "Add the records of a JSON-lines export."),
+    "oneshot": ("redun.cli.oneshot:oneshot", "Run one task from a pickled input (remote jobs)."),
+    "launch": ("redun.cli.launch:launch", "Run a whole `redun run` as one job on an executor."),
 }
 
 
