@@ -79,3 +79,45 @@ def test_launch_runs_the_whole_workflow_in_a_container(docker_options, tmp_path)
     assert "launched" in done.stdout and "42" in done.stdout
     with sqlite3.connect(config_dir / "redun.db") as db:
         assert db.execute("SELECT COUNT(*) FROM execution").fetchone()[0] == 1
+
+
+SLOW_WORKFLOW = """
+    import time
+    from redun import task
+
+    @task(namespace="dock_int", executor="docker")
+    def slow(x: int):
+        time.sleep(120)
+        return x
+"""
+
+
+def test_ctrl_c_stops_the_running_containers(docker_engine, docker_options, tmp_path):
+    import signal
+    import time
+
+    config_dir = _project(tmp_path, docker_options)
+    (tmp_path / "workflow.py").write_text(textwrap.dedent(SLOW_WORKFLOW))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "redun", "run", "workflow.py", "dock_int.slow", "--x", "1"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    labels = {"label": "redun.task=dock_int.slow"}
+    deadline = time.monotonic() + 60
+    running: list = []
+    while not running and time.monotonic() < deadline:  # the test waits for the container
+        running = docker_engine.client.containers.list(filters=labels)
+        if not running:
+            time.sleep(0.2)
+    assert running, "the docker job never started"
+
+    proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert "interrupted" in err
+    assert docker_engine.client.containers.list(all=True, filters=labels) == []
+    with sqlite3.connect(config_dir / "redun.db") as conn:  # no job left running
+        assert conn.execute("select count(*) from job where end_time is null").fetchone() == (0,)
