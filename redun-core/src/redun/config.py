@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import configparser
+import json
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -39,6 +40,15 @@ max_workers = 20
 _VAR = re.compile(r"\$(?:\$|\{([^}]*)\})")
 _MAX_DEPTH = 10
 _SQLITE_URI = re.compile(r"^(sqlite(?:\+\w+)?):///(.*)$")
+
+
+def parse_text_value(text: str) -> Any:
+    """A value given as text (command line, redun.ini): JSON when it parses as JSON,
+    otherwise the text itself."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 class ConfigError(Exception):

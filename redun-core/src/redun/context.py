@@ -17,6 +17,7 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from redun.config import parse_text_value
 from redun.task import scheduler_task
 
 if TYPE_CHECKING:
@@ -56,14 +57,6 @@ def merge_dicts(dicts: Iterable[dict]) -> dict:
     return merged
 
 
-def parse_context_value(text: str) -> Any:
-    """A command-line value: JSON when it parses as JSON, otherwise the text itself."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 def context_from_updates(updates: Iterable[str]) -> dict:
     """``["a.b=1", "c=x"]`` as ``{"a": {"b": 1}, "c": "x"}``."""
     context: dict = {}
@@ -77,7 +70,7 @@ def context_from_updates(updates: Iterable[str]) -> dict:
             target = target.setdefault(part, {})
             if not isinstance(target, dict):
                 raise ContextError(f"context update {update!r} conflicts with an earlier one")
-        target[last] = parse_context_value(text)
+        target[last] = parse_text_value(text)
     return context
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import click
 
 from redun.cli.errors import CliError, UserCodeError, has_user_frames, last_line
+from redun.config import parse_text_value
 
 logger = logging.getLogger("redun")
 
@@ -19,11 +19,7 @@ def parse_tag(text: str) -> tuple[str, Any]:
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise click.BadParameter(f"{text!r} is not key=value (e.g. -t env=prod)")
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = raw
-    return key.strip(), value
+    return key.strip(), parse_text_value(raw)
 
 
 def _tags(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list:

@@ -78,9 +78,9 @@ class SchedulerConfig:
     @property
     def tags(self) -> dict[str, Any]:
         """``[tags]``: tags for every execution (values parsed as JSON when they are JSON)."""
-        from redun.context import parse_context_value
+        from redun.config import parse_text_value
 
-        return {k: parse_context_value(v) for k, v in self.sections.get("tags", {}).items()}
+        return {k: parse_text_value(v) for k, v in self.sections.get("tags", {}).items()}
 
     def child_config(self) -> dict[str, dict[str, str]]:
         """This configuration for a child scheduler (subrun): same record, by absolute URI."""

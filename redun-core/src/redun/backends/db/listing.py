@@ -6,7 +6,6 @@ SQL (subqueries), so ``limit`` counts only matching records.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +27,7 @@ from redun.backends.db.queries import (
     task_t,
     value_t,
 )
+from redun.config import parse_text_value
 
 LIST_KINDS = ("execution", "job", "call_node", "task", "value", "file")
 EXEC_STATUSES = ("RUNNING", "FAILED", "DONE")
@@ -85,10 +85,7 @@ def _tag_clause(conn: Connection, entity_id: Any, key: str, value: Any) -> Any:
     conditions = [tag_t.c.key == key, tag_t.c.is_current.is_(True)]
     if value is not ANY_VALUE:
         candidates = [value]
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            parsed = value
+        parsed = parse_text_value(value)
         if parsed != value:
             candidates.append(parsed)
         conditions.append(or_(*(queries.tag_value_equals(conn, v) for v in candidates)))

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from redun.backends.db.ids import chunks
 from redun.backends.db.models import TABLES
+from redun.config import parse_text_value
 from redun.hashing import hash_tag
 
 tag_t, tag_edit_t = TABLES["tag"], TABLES["tag_edit"]
@@ -57,14 +58,6 @@ class Tag:
     is_current: bool
 
 
-def parse_value(text: str) -> Any:
-    """A tag value from the command line: JSON when it parses, else the text itself."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 def parse_tag(arg: str, need_value: bool = True) -> tuple[str, Any]:
     """``KEY=VALUE`` as (key, value); ``KEY`` alone as (key, ANY) unless a value is needed."""
     key, sep, text = arg.partition("=")
@@ -74,7 +67,7 @@ def parse_tag(arg: str, need_value: bool = True) -> tuple[str, Any]:
         if need_value:
             raise TagError(f"tag {arg!r} has no value; write {arg}=VALUE")
         return key, ANY
-    return key, parse_value(text)
+    return key, parse_text_value(text)
 
 
 def show_value(value: Any) -> str:
