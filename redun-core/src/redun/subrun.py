@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from redun.hashing import pickle_dumps
 from redun.scheduler.job import JobInfo
-from redun.task import import_path, scheduler_task, task
+from redun.task import import_module_or_file, scheduler_task, task
 
 if TYPE_CHECKING:
     from redun.expression import SchedulerExpression
@@ -38,18 +38,10 @@ def _workflow_modules() -> list[tuple[str, str | None]]:
 
 
 def _import_modules(modules: list) -> None:
-    import importlib
-
     for entry in modules:
         name, path = (entry, None) if isinstance(entry, str) else entry
-        if name in sys.modules:
-            continue
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            if not path:
-                raise
-            import_path(path)
+        if name not in sys.modules:
+            import_module_or_file(name, path)
 
 
 @task(namespace="redun", name="_subrun_root_task", version="1", cache_scope="CSE")

@@ -327,17 +327,22 @@ def import_path(path: str) -> Any:
     return module
 
 
+def import_module_or_file(module: str, path: str | None = None) -> Any:
+    """Import ``module`` by name, else from its file ``path`` (a workflow file run by path)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        if not path:
+            raise
+        return import_path(path)
+
+
 def _load_task(
     fullname: str, task_hash: str, module: str, path: str | None, overrides: dict
 ) -> Task:
     task = _registry.get(fullname)
     if task is None:
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            if not path:
-                raise
-            import_path(path)
+        import_module_or_file(module, path)
         task = _registry.get_or_raise(fullname)
     return task.options(**overrides) if overrides else task
 
