@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Connection, and_, select
 
 from redun.backends.db.models import TABLES
+from redun.backends.db.rawsql import chunks as chunks  # re-exported for the query modules
 
 RECORD_KINDS = ("execution", "job", "call_node", "task", "value")
 KIND_LABELS = {
@@ -68,9 +68,3 @@ def prefix_clause(conn: Connection, column: Any, prefix: str) -> Any:
     if conn.dialect.name == "sqlite":
         return and_(column >= prefix, column < prefix + "~")
     return column.like(f"{prefix}%")
-
-
-def chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
-    """``items`` in slices small enough for an SQL ``IN`` list."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -25,7 +25,6 @@ from redun.backends.db.models import ERROR_VALUE_TYPE, TABLES
 from redun.backends.db.rawsql import json_text
 from redun.values import deserialize_value
 
-IN_CHUNK = 500
 SMALL_SET = 2000  # calls whose arguments are read with IN lists
 
 execution_t, job_t, task_t = TABLES["execution"], TABLES["job"], TABLES["task"]

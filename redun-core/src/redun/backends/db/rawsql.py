@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from operator import itemgetter
 from typing import Any
 
@@ -47,6 +47,13 @@ _QUOTED = {"key"}  # column names that are SQL keywords
 # Rows per multi-row INSERT: one statement step per chunk instead of per row, which
 # matters because the driver releases and retakes the GIL around every step.
 ROWS_PER_STATEMENT = 500
+IN_CHUNK = 500  # most ids per IN (...) list
+
+
+def chunks(items: list[str], size: int = IN_CHUNK) -> Iterator[list[str]]:
+    """``items`` in slices small enough for an SQL ``IN`` list."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def sqlite_time(value: dt.datetime | None) -> str | None:
@@ -150,8 +157,7 @@ class RawStatements:
     def existing_calls(self, cursor: Any, call_hashes: list[str]) -> set[str]:
         """The call hashes among ``call_hashes`` that the call_node table already holds."""
         found: set[str] = set()
-        for start in range(0, len(call_hashes), ROWS_PER_STATEMENT):
-            chunk = call_hashes[start : start + ROWS_PER_STATEMENT]
+        for chunk in chunks(call_hashes):
             marks = ", ".join([self._mark] * len(chunk))
             cursor.execute(f"SELECT call_hash FROM call_node WHERE call_hash IN ({marks})", chunk)
             found.update(row[0] for row in cursor.fetchall())

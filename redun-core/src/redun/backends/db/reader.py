@@ -8,9 +8,7 @@ expression layer).
 from __future__ import annotations
 
 from redun.backends.db.database import Database
-from redun.backends.db.rawsql import ERROR_VALUE_TYPE
-
-IN_CHUNK = 500  # most ids per IN (...) query
+from redun.backends.db.rawsql import ERROR_VALUE_TYPE, chunks
 
 _EVALUATIONS_SQL = (
     "SELECT evaluation.eval_hash, value.value_hash, value.type, value.value "
@@ -40,8 +38,7 @@ class CacheReader:
         """Rows (eval_hash, value_hash, type, data) for the eval hashes that exist."""
         rows: list[tuple[str, str, str, bytes]] = []
         with self._database.read_cursor() as cursor:
-            for start in range(0, len(eval_hashes), IN_CHUNK):
-                chunk = eval_hashes[start : start + IN_CHUNK]
+            for chunk in chunks(eval_hashes):
                 sql = _EVALUATIONS_SQL.format(marks=", ".join([self._mark] * len(chunk)))
                 cursor.execute(sql, chunk)
                 rows.extend(cursor.fetchall())
@@ -64,8 +61,7 @@ class CacheReader:
         """The hashes among ``handle_hashes`` recorded in the handle table as valid."""
         valid: set[str] = set()
         with self._database.read_cursor() as cursor:
-            for start in range(0, len(handle_hashes), IN_CHUNK):
-                chunk = handle_hashes[start : start + IN_CHUNK]
+            for chunk in chunks(handle_hashes):
                 marks = ", ".join([self._mark] * len(chunk))
                 cursor.execute(_HANDLES_SQL.format(marks=marks), chunk)
                 valid.update(handle_hash for handle_hash, is_valid in cursor.fetchall() if is_valid)
