@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
+
+from redun.task import import_path
 
 pytest_plugins = [
     "tests.services.postgres",
@@ -30,3 +34,21 @@ def hash_vectors() -> dict:
     if not path.exists():
         path = ROOT / "tests" / "data" / "hash_vectors.json"
     return json.loads(path.read_text())
+
+
+@pytest.fixture
+def write_module(tmp_path: Path, monkeypatch):
+    """Write (or rewrite) a workflow module and import it afresh, as a new `redun run` would."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    written: list[str] = []
+
+    def write(name: str, source: str):
+        path = tmp_path / f"{name}.py"
+        path.write_text(textwrap.dedent(source))
+        sys.modules.pop(name, None)
+        written.append(name)
+        return import_path(str(path))
+
+    yield write
+    for name in written:
+        sys.modules.pop(name, None)

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from redun.scheduler import Scheduler
-from redun.task import import_path
 
 
 @pytest.fixture
@@ -32,24 +29,6 @@ def make_scheduler(db_path: Path):
 @pytest.fixture
 def scheduler(make_scheduler) -> Scheduler:
     return make_scheduler()
-
-
-@pytest.fixture
-def write_module(tmp_path: Path, monkeypatch):
-    """Write (or rewrite) a workflow module and import it afresh, as a new `redun run` would."""
-    monkeypatch.syspath_prepend(str(tmp_path))
-    written: list[str] = []
-
-    def write(name: str, source: str):
-        path = tmp_path / f"{name}.py"
-        path.write_text(textwrap.dedent(source))
-        sys.modules.pop(name, None)
-        written.append(name)
-        return import_path(str(path))
-
-    yield write
-    for name in written:
-        sys.modules.pop(name, None)
 
 
 @pytest.fixture

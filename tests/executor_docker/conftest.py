@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
-
-from redun.task import import_path
 
 
 @pytest.fixture
@@ -37,20 +33,9 @@ def workflow_dir(tmp_path: Path, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def write_workflow(workflow_dir: Path):
+def write_workflow(workflow_dir: Path, write_module):
     """Write a workflow module into the working directory and import it afresh."""
-    written: list[str] = []
-
-    def write(name: str, source: str):
-        path = workflow_dir / f"{name}.py"
-        path.write_text(textwrap.dedent(source))
-        sys.modules.pop(name, None)
-        written.append(name)
-        return import_path(str(path))
-
-    yield write
-    for name in written:
-        sys.modules.pop(name, None)
+    return write_module
 
 
 @pytest.fixture

@@ -32,6 +32,8 @@ from typing import Any
 
 import pytest
 
+from tests.services.common import missing
+
 IMAGE_REPOSITORY = "redun-test-python"
 START_TIMEOUT = 60.0
 SLOTS = 4
@@ -54,12 +56,6 @@ class ContainerPythonEnv:
     volumes: dict[str, dict[str, str]]  # Docker SDK form: {host: {"bind": path, "mode": "ro"}}
     pairs: list[tuple[str, str]]  # (host, container) pairs, as the executor's `volumes` option
     environment: dict[str, str] = field(default_factory=dict)
-
-
-def missing(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"Docker tests must run in CI: {reason}")
-    pytest.skip(reason)
 
 
 def cache_dir() -> Path:
@@ -192,7 +188,7 @@ def docker_engine() -> Iterator[DockerEngine]:
     try:
         import docker  # noqa: F401
     except ImportError:
-        missing("the Docker SDK is not installed (pip install docker)")
+        missing("Docker", "the Docker SDK is not installed (pip install docker)")
     existing = os.environ.get("REDUN_TEST_DOCKER_HOST")
     if existing:
         if not existing.startswith("unix://"):
@@ -203,10 +199,10 @@ def docker_engine() -> Iterator[DockerEngine]:
         return
     dockerd = _find_tool("dockerd")
     if dockerd is None:
-        missing("no dockerd (install Debian's docker.io package)")
+        missing("Docker", "no dockerd (install Debian's docker.io package)")
     assert dockerd is not None
     if os.geteuid() != 0:
-        missing("dockerd needs root")
+        missing("Docker", "dockerd needs root")
     base = cache_dir() / "docker"
     base.mkdir(exist_ok=True)
     # One kept data root per concurrent session (a slot), so each keeps its imported image.
@@ -298,7 +294,7 @@ def _build_rootfs(tarball: Path, codename: str, mirror: str) -> None:
     """debootstrap a minimal root filesystem with python3 and write it as a tar file."""
     debootstrap = _find_tool("debootstrap")
     if debootstrap is None:
-        missing("no debootstrap (install Debian's debootstrap package)")
+        missing("Docker", "no debootstrap (install Debian's debootstrap package)")
     assert debootstrap is not None
     target = Path(tempfile.mkdtemp(prefix="rootfs-", dir=tarball.parent))
     try:
@@ -331,7 +327,7 @@ def python_image(docker_engine: DockerEngine) -> str:
     release = os_release()
     codename = release.get("VERSION_CODENAME")
     if not codename:
-        missing("/etc/os-release names no VERSION_CODENAME to debootstrap")
+        missing("Docker", "/etc/os-release names no VERSION_CODENAME to debootstrap")
     name = f"{IMAGE_REPOSITORY}:{codename}"
     client = docker_engine.client
     with contextlib.suppress(docker.errors.ImageNotFound):
@@ -343,10 +339,10 @@ def python_image(docker_engine: DockerEngine) -> str:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another session may be building it
         if not tarball.exists():
             if os.geteuid() != 0:
-                missing("debootstrap needs root")
+                missing("Docker", "debootstrap needs root")
             mirror = apt_mirror(codename)
             if mirror is None:
-                missing(f"no apt source for {codename} in /etc/apt to debootstrap from")
+                missing("Docker", f"no apt source for {codename} in /etc/apt to debootstrap from")
             assert mirror is not None
             _build_rootfs(tarball, codename, mirror)
     finally:
@@ -389,8 +385,9 @@ def container_python_env(docker_engine: DockerEngine, python_image: str) -> Cont
     )
     if image_version.decode().strip() != version:
         missing(
+            "Docker",
             f"{python_image} has Python {image_version.decode().strip()}, the tests run "
-            f"{version}: its site-packages cannot be mounted into it"
+            f"{version}: its site-packages cannot be mounted into it",
         )
     site_packages = Path(sysconfig.get_paths()["purelib"])
     pairs = [(str(site_packages), f"/usr/local/lib/python{version}/dist-packages")]

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
 import sys
 import uuid
 from collections.abc import Iterator
 
 import pytest
+
+from tests.services.common import free_port, missing
 
 ZB_HNS = "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"
 GCS_ENV = {
@@ -21,18 +22,6 @@ GCS_ENV = {
     "GOOGLE_CLOUD_PROJECT": "redun-test",
     "NO_GCE_CHECK": "true",  # never ask a metadata-server address
 }
-
-
-def missing(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"GCS tests must run in CI: {reason}")
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def clear_gcs_clients() -> None:
@@ -47,12 +36,12 @@ def gcs_endpoint() -> Iterator[str]:
     """URL of a GCS emulator; STORAGE_EMULATOR_HOST points every client at it."""
     for package in ("gcsfs", "gcp_storage_emulator"):
         if importlib.util.find_spec(package) is None:
-            missing(f"{package} is not installed (pip install gcp-storage-emulator gcsfs)")
+            missing("GCS", f"{package} is not installed (pip install gcp-storage-emulator gcsfs)")
     if "gcsfs" in sys.modules and os.environ.get(ZB_HNS) != "false":
-        missing(f"gcsfs was imported before {ZB_HNS}=false was set; it would stall")
+        missing("GCS", f"gcsfs was imported before {ZB_HNS}=false was set; it would stall")
     from gcp_storage_emulator.server import create_server
 
-    port = _free_port()
+    port = free_port()
     server = create_server("127.0.0.1", port, in_memory=True)
     server.start()
     httpd = getattr(getattr(server, "_api", None), "_httpd", None)

@@ -10,7 +10,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -18,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.services.common import free_port, missing
 
 
 def _bin_dir() -> Path | None:
@@ -33,23 +34,11 @@ def _bin_dir() -> Path | None:
     return Path(initdb).parent if initdb else None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _as_postgres_user(command: list[str]) -> list[str]:
     """initdb refuses to run as root: run server commands as the postgres user then."""
     if os.geteuid() != 0:
         return command
     return ["runuser", "-u", "postgres", "--", *command]
-
-
-def missing(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"PostgreSQL is required in CI: {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -61,14 +50,14 @@ def postgres_server_uri() -> Iterator[str]:
         return
     bin_dir = _bin_dir()
     if bin_dir is None or not (bin_dir / "initdb").exists():
-        missing("no PostgreSQL server binaries (install Debian's postgresql package)")
+        missing("PostgreSQL", "no PostgreSQL server binaries (install Debian's postgresql package)")
     assert bin_dir is not None
     # Not under pytest's (root-only) temp tree: the server runs as the postgres user.
     data = Path(tempfile.mkdtemp(prefix="redun-test-pg-"))
     if os.geteuid() == 0:
         user = pwd.getpwnam("postgres")
         os.chown(data, user.pw_uid, user.pw_gid)
-    port = _free_port()
+    port = free_port()
     subprocess.run(
         _as_postgres_user([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres",
                            "-A", "trust", "--no-sync"]),

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.services.common import missing
+
 S3_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -23,12 +25,6 @@ S3_ENV = {
     "AWS_CONFIG_FILE": os.devnull,
     "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
 }
-
-
-def missing(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"S3 tests must run in CI: {reason}")
-    pytest.skip(reason)
 
 
 def clear_s3_clients() -> None:
@@ -45,7 +41,7 @@ def s3_endpoint() -> Iterator[str]:
         import s3fs  # noqa: F401
         from moto.server import ThreadedMotoServer
     except ImportError as error:
-        missing(f"{error.name} is not installed (pip install 'moto[server]' s3fs)")
+        missing("S3", f"{error.name} is not installed (pip install 'moto[server]' s3fs)")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

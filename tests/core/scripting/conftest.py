@@ -1,4 +1,5 @@
-"""Fixtures for script tests: workflow modules, schedulers on a SQLite file, memory:// roots."""
+"""Fixtures for script tests: workflow modules, memory:// roots, the CLI (schedulers and
+SQL on the record come from tests/core/conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import importlib
 import itertools
 import linecache
 import os
-import sqlite3
 import sys
 import textwrap
 import uuid
@@ -16,8 +16,6 @@ from types import ModuleType
 
 import pytest
 from click.testing import CliRunner, Result
-
-from redun.scheduler import Scheduler
 
 _counter = itertools.count()
 
@@ -55,30 +53,6 @@ def make_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cal
     yield make
     for name in created:
         sys.modules.pop(name, None)
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "redun.db"
-
-
-@pytest.fixture
-def make_scheduler(db_path: Path) -> Callable[..., Scheduler]:
-    """Schedulers sharing one SQLite record on disk (like repeated `redun run`s)."""
-
-    def make(**config: object) -> Scheduler:
-        return Scheduler(config={"backend": {"db_uri": f"sqlite:///{db_path}"}, **config})
-
-    return make
-
-
-@pytest.fixture
-def query(db_path: Path) -> Callable[..., list]:
-    def run(sql: str, *params: object) -> list:
-        with sqlite3.connect(db_path) as conn:
-            return conn.execute(sql, params).fetchall()
-
-    return run
 
 
 @pytest.fixture
