@@ -22,7 +22,7 @@ from redun.backends.base import (
 from redun.hashing import hash_argument
 from redun.scheduler.job import Job, JobInfo
 from redun.tags import tag_pairs
-from redun.values import get_value_hash
+from redun.values import get_value_hash, serialize_value
 
 
 def argument_records(
@@ -151,8 +151,16 @@ class Recorder:
             backend.record_tags(TagRecord("Execution", self.execution_id, gathered.execution))
 
     def evaluation(self, job: Job, result: Any, value_hash: str, data: bytes | None) -> None:
-        """Remember what ``job``'s body returned, for the next run's cache lookup."""
+        """Remember what ``job``'s body returned, for the next run's cache lookup.
+
+        Serialized now, not on the writer thread later: the result (an expression, say)
+        holds the objects its calls received, and a task may change them meanwhile (a
+        File written to forgets its hash), which must not change what the record holds
+        under ``value_hash``.
+        """
         if not self.dryrun:
+            if data is None:
+                data = serialize_value(result)
             self.backend.record_evaluation(
                 job.eval_hash, job.task.hash, job.args_hash, ValueRecord(value_hash, result, data)
             )
