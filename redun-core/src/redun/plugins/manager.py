@@ -186,32 +186,44 @@ def _call_each(hook_name: str, make_kwargs: Callable[[str], dict[str, Any]]) -> 
         _call_impl(impl, hook_name, make_kwargs)
 
 
-def get_executor_classes() -> dict[str, type]:
-    """``{type_name: executor class}`` from every plugin's ``register_executors``."""
+def _named_classes(
+    attr: str, hook_name: str, what: str, check: Callable[[str, type], None]
+) -> dict[str, type]:
+    """``{name: class}`` from every plugin's ``hook_name(register)``, collected once into
+    ``_state.<attr>``; ``check(name, cls)`` raises PluginError for a bad registration."""
     with _lock:
-        if _state.executor_classes is None:
-            from redun.executors.base import Executor
-
+        if getattr(_state, attr) is None:
             classes: dict[str, type] = {}
 
             def make_kwargs(plugin_name: str) -> dict[str, Any]:
-                def register(type_name: str, executor_class: type) -> None:
-                    if not isinstance(type_name, str) or not _TYPE_NAME.match(type_name):
-                        raise PluginError(f"executor type name {type_name!r} is not a valid name")
-                    if not (
-                        isinstance(executor_class, type) and issubclass(executor_class, Executor)
-                    ):
-                        raise PluginError(
-                            f"executor type {type_name!r}: {executor_class!r} must be a subclass "
-                            "of redun.executors.base.Executor"
-                        )
-                    _register_once(classes, type_name, executor_class, plugin_name, "executor type")
+                def register(name: str, cls: type) -> None:
+                    check(name, cls)
+                    _register_once(classes, name, cls, plugin_name, what)
 
                 return {"register": register}
 
-            _call_each("register_executors", make_kwargs)
-            _state.executor_classes = classes
-        return dict(_state.executor_classes)
+            _call_each(hook_name, make_kwargs)
+            setattr(_state, attr, classes)
+        return dict(getattr(_state, attr))
+
+
+def _check_executor(type_name: str, executor_class: type) -> None:
+    from redun.executors.base import Executor
+
+    if not isinstance(type_name, str) or not _TYPE_NAME.match(type_name):
+        raise PluginError(f"executor type name {type_name!r} is not a valid name")
+    if not (isinstance(executor_class, type) and issubclass(executor_class, Executor)):
+        raise PluginError(
+            f"executor type {type_name!r}: {executor_class!r} must be a subclass "
+            "of redun.executors.base.Executor"
+        )
+
+
+def get_executor_classes() -> dict[str, type]:
+    """``{type_name: executor class}`` from every plugin's ``register_executors``."""
+    return _named_classes(
+        "executor_classes", "register_executors", "executor type", _check_executor
+    )
 
 
 def get_value_types() -> dict[str, type]:
@@ -238,35 +250,25 @@ def get_value_types() -> dict[str, type]:
         return dict(_state.value_types)
 
 
+def _check_file_system(protocol: str, support_class: type) -> None:
+    from redun.filesystems.base import FileSystemSupport
+
+    if not isinstance(protocol, str) or not _PROTOCOL.match(protocol):
+        raise PluginError(f"file system protocol {protocol!r} is not a URL scheme")
+    if protocol in ("file", "local"):
+        raise PluginError(f"protocol {protocol!r} is redun's own (local files)")
+    if not (isinstance(support_class, type) and issubclass(support_class, FileSystemSupport)):
+        raise PluginError(
+            f"protocol {protocol!r}: {support_class!r} must be a subclass of "
+            "redun.filesystems.base.FileSystemSupport"
+        )
+
+
 def get_file_system_classes() -> dict[str, type]:
     """``{protocol: FileSystemSupport class}`` from every plugin's ``register_file_systems``."""
-    with _lock:
-        if _state.file_system_classes is None:
-            from redun.filesystems.base import FileSystemSupport
-
-            classes: dict[str, type] = {}
-
-            def make_kwargs(plugin_name: str) -> dict[str, Any]:
-                def register(protocol: str, support_class: type) -> None:
-                    if not isinstance(protocol, str) or not _PROTOCOL.match(protocol):
-                        raise PluginError(f"file system protocol {protocol!r} is not a URL scheme")
-                    if protocol in ("file", "local"):
-                        raise PluginError(f"protocol {protocol!r} is redun's own (local files)")
-                    if not (
-                        isinstance(support_class, type)
-                        and issubclass(support_class, FileSystemSupport)
-                    ):
-                        raise PluginError(
-                            f"protocol {protocol!r}: {support_class!r} must be a subclass of "
-                            "redun.filesystems.base.FileSystemSupport"
-                        )
-                    _register_once(classes, protocol, support_class, plugin_name, "protocol")
-
-                return {"register": register}
-
-            _call_each("register_file_systems", make_kwargs)
-            _state.file_system_classes = classes
-        return dict(_state.file_system_classes)
+    return _named_classes(
+        "file_system_classes", "register_file_systems", "protocol", _check_file_system
+    )
 
 
 def add_plugin_commands(cli: click.Group) -> None:
