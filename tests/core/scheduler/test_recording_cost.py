@@ -67,3 +67,16 @@ def test_jobs_do_not_wait_for_the_writer(scheduler, db_path):
     blocker.close()
     runner.join(30)
     assert not runner.is_alive()
+
+
+def test_job_ids_are_uuids_in_order_with_distinct_prefixes(scheduler, query):
+    """A run's job ids count up in their first 32 bits: appends to the id indexes."""
+    import uuid
+
+    scheduler.run(fan_out(300))
+    ids = [row[0] for row in query("select id from job order by rowid")]
+    assert len(ids) == 302 and all(uuid.UUID(i).version == 8 for i in ids)
+    prefixes = [int(i[:8], 16) for i in ids]
+    assert len(set(i[:8] for i in ids)) == 302  # the CLI's short ids stay unambiguous
+    steps = [b - a for a, b in zip(prefixes, prefixes[1:])]
+    assert sum(1 for step in steps if step > 0) >= 290  # (a wrap past 2**32, a late row)

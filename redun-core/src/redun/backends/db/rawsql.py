@@ -167,11 +167,13 @@ class RawStatements:
         """Write ``rows`` to ``table``: multi-row INSERTs, or executemany for updates."""
         if not rows:
             return
-        tuples = self.rows(table, rows)
-        if table not in COLUMNS or table in _UPSERT_KEYS:
-            # Updates, and upserts (a key may repeat across a multi-row statement).
-            cursor.executemany(self.sql[table], tuples)
+        if table not in COLUMNS:  # updates
+            cursor.executemany(self.sql[table], self.rows(table, rows))
             return
+        key = _UPSERT_KEYS.get(table)
+        if key is not None:  # one statement must not upsert a key twice (PostgreSQL refuses)
+            rows = list({row[key]: row for row in rows}.values())
+        tuples = self.rows(table, rows)
         for start in range(0, len(tuples), ROWS_PER_STATEMENT):
             chunk = tuples[start : start + ROWS_PER_STATEMENT]
             params = [value for row in chunk for value in row]
