@@ -80,3 +80,14 @@ def test_job_ids_are_uuids_in_order_with_distinct_prefixes(scheduler, query):
     assert len(set(i[:8] for i in ids)) == 302  # the CLI's short ids stay unambiguous
     steps = [b - a for a, b in zip(prefixes, prefixes[1:])]
     assert sum(1 for step in steps if step > 0) >= 290  # (a wrap past 2**32, a late row)
+
+
+def test_short_jobs_are_written_once(scheduler, query):
+    """A job that ends soon after it starts costs one insert, not an insert and an update."""
+    scheduler.load()
+    updates = []
+    writer_conn = scheduler.backend._db._conn
+    writer_conn.set_trace_callback(lambda sql: sql.startswith("UPDATE job") and updates.append(1))
+    assert scheduler.run(fan_out(500)) == sum(i * i for i in range(500))
+    assert query("select count(*) from job where end_time is not null") == [(502,)]
+    assert len(updates) <= 2, f"{len(updates)} job updates for 502 jobs"  # fan_out's, say

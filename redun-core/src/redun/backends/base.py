@@ -74,6 +74,8 @@ class JobStart:
     end_time: dt.datetime | None = None
     call_hash: str | None = None
     cached: bool = False
+    # The row may wait (briefly) for the job's end, to be written once instead of twice.
+    may_wait: bool = False
 
 
 @dataclass(slots=True)

@@ -59,6 +59,9 @@ from redun.values import (
 # An evaluation memo that holds whichever job evaluates the expression.
 _ANY_PARENT = object()
 
+# Most jobs whose cache entries are looked up (and which are submitted) in one go.
+CHECK_BATCH = 2000
+
 # Cache scopes (the task option ``cache_scope``).
 NONE, CSE, BACKEND = "NONE", "CSE", "BACKEND"
 
@@ -228,24 +231,33 @@ class Scheduler:
         return outcome.value
 
     def _loop(self, outcome: Promise) -> None:
-        events = self._events
         while True:
             promise.drain()
             if self._to_check:
                 self._check_cache_batch()
+                if self._in_flight:  # results that came in meanwhile: their jobs end now
+                    self._take_events(block=False)
                 continue
             if outcome.is_rejected:
                 self._failing = True
                 self._guards.execution_failing()  # no retry waits out its backoff
             if self._in_flight == 0:
                 return
-            item = events.get()
-            while True:
-                promise.defer(self._on_event, item)
-                try:
-                    item = events.get_nowait()
-                except queue.Empty:
-                    break
+            self._take_events(block=True)
+
+    def _take_events(self, block: bool) -> None:
+        """Queue the handling of every executor report waiting (with ``block``, at least one)."""
+        events = self._events
+        try:
+            item = events.get() if block else events.get_nowait()
+        except queue.Empty:
+            return
+        while True:
+            promise.defer(self._on_event, item)
+            try:
+                item = events.get_nowait()
+            except queue.Empty:
+                break
 
     def _on_event(self, item: tuple) -> None:
         job, result, error, error_traceback = item
@@ -406,7 +418,10 @@ class Scheduler:
         return upstream
 
     def _check_cache_batch(self) -> None:
-        jobs, self._to_check = self._to_check, []
+        # A slice at a time: between slices, jobs that finished meanwhile end (and their
+        # rows get written whole) instead of waiting for a huge fan-out to be submitted.
+        jobs = self._to_check[:CHECK_BATCH]
+        del self._to_check[:CHECK_BATCH]
         shallow = [j for j in jobs if j.task.get_option("check_valid", "full") == "shallow"]
         full = [j for j in jobs if j.task.get_option("check_valid", "full") != "shallow"]
         for job in shallow:
@@ -471,8 +486,10 @@ class Scheduler:
             self._fail(job, error)
             return
         job.status = RUNNING
-        self._recorder.job_started(job)
-        fill_job_info(job)
+        # A job given its own ids may pass them on (a subrun records jobs below it): its row
+        # is written at once. Any other job's row may wait briefly for the job's end.
+        knows_its_id = fill_job_info(job)
+        self._recorder.job_started(job, may_wait=not knows_its_id)
         self.reporter.run(job, name)
         self._in_flight += 1
         executor.submit(job)

@@ -21,14 +21,12 @@ if TYPE_CHECKING:
 # generator: os.urandom per job costs hundreds of microseconds on some virtual machines.
 _random = random.Random()
 _sequence = itertools.count()
-_start = 0
 
 
 def _reseed() -> None:
-    global _sequence, _start
+    global _sequence
     _random.seed(random.SystemRandom().getrandbits(128))
-    _start = _random.getrandbits(32)
-    _sequence = itertools.count(_start)
+    _sequence = itertools.count(_random.getrandbits(32))
 
 
 _reseed()
@@ -157,13 +155,20 @@ class JobInfo:
 JobInfo.__module__ = "redun.scheduler"  # where redun 0.4x pickles refer to it
 
 
-def fill_job_info(job: Job) -> None:
-    """Give ``job`` a filled-in JobInfo wherever its arguments hold the placeholder."""
+def fill_job_info(job: Job) -> bool:
+    """Give ``job`` a filled-in JobInfo wherever its arguments hold the placeholder.
+
+    Returns whether it did: such a job knows its own ids and may pass them on.
+    """
     args, kwargs = job.args, job.kwargs
+    filled = False
     if any(type(arg) is JobInfo for arg in args):
         job.args = tuple(JobInfo.from_job(job) if type(a) is JobInfo else a for a in args)
+        filled = True
     if kwargs and any(type(arg) is JobInfo for arg in kwargs.values()):
         job.kwargs = {
             key: JobInfo.from_job(job) if type(value) is JobInfo else value
             for key, value in kwargs.items()
         }
+        filled = True
+    return filled

@@ -82,15 +82,16 @@ class Recorder:
         self.root_parent_id = root_parent_id  # a subrun's jobs hang below this job
         self.tagged_tasks: set[str] = set()
 
-    def job_started(self, job: Job) -> None:
+    def job_started(self, job: Job, may_wait: bool = False) -> None:
         """Record that ``job`` started, once.
 
         A child job's row waits until it has to exist (the job is submitted, gets
         children of its own, or ends), so a job reused from the cache is written as one
-        row rather than a row and an update.
+        row rather than a row and an update. With ``may_wait``, the writer may hold the
+        row back briefly for the job's end, for the same reason.
         """
         if not job.recorded and not self.dryrun:
-            self._write_job(job, ended=False)
+            self._write_job(job, ended=False, may_wait=may_wait)
 
     def job_ended(self, job: Job) -> None:
         if self.dryrun:
@@ -100,7 +101,7 @@ class Recorder:
         else:
             self.backend.record_job_end(JobEnd(job.id, utcnow(), job.call_hash, job.cached))
 
-    def _write_job(self, job: Job, ended: bool) -> None:
+    def _write_job(self, job: Job, ended: bool, may_wait: bool = False) -> None:
         job.recorded = True
         backend, task = self.backend, job.task
         if task.hash not in self.recorded_tasks:
@@ -108,6 +109,7 @@ class Recorder:
             backend.record_task(task)
         parent_id = job.parent.id if job.parent else self.root_parent_id
         row = JobStart(job.id, job.execution_id, parent_id, task.hash, job.start_time)
+        row.may_wait = may_wait
         if ended:
             row.end_time, row.call_hash, row.cached = utcnow(), job.call_hash, job.cached
         if self.root_job is not None or self.root_parent_id is not None:

@@ -6,6 +6,7 @@ Content-addressed rows already written by this process are skipped.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,11 +64,51 @@ class Written:
         self.tags.update(batch.tags)
 
 
+class WaitingJobs:
+    """Rows of started jobs held back for a while, in the hope their end comes first.
+
+    A job that ends within the wait is written as one insert instead of an insert
+    and an update. Rows are kept oldest first; a row leaves when its job ends, when
+    a new row names it as parent (which needs it written), or when it expires.
+    """
+
+    def __init__(self) -> None:
+        self._rows: dict[str, tuple[dict, float]] = {}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def hold(self, row: dict, since: float) -> None:
+        self._rows[row["id"]] = (row, since)
+
+    def take(self, job_id: str | None) -> dict | None:
+        """The row of ``job_id`` if it is waiting, no longer waiting."""
+        entry = self._rows.pop(job_id, None) if job_id is not None else None
+        return entry[0] if entry is not None else None
+
+    def oldest_since(self) -> float | None:
+        return next(iter(self._rows.values()))[1] if self._rows else None
+
+    def take_expired(self, before: float) -> list[dict]:
+        """Rows held since before ``before`` (oldest first); all rows with ``before=inf``."""
+        expired = []
+        for row, since in self._rows.values():
+            if since >= before:
+                break
+            expired.append(row)
+        for row in expired:
+            del self._rows[row["id"]]
+        return expired
+
+
 class Batch:
     """Rows for every table, gathered from a run of records, in insertion order."""
 
-    def __init__(self, written: Written) -> None:
+    def __init__(self, written: Written, waiting: WaitingJobs | None = None) -> None:
         self.written = written
+        self.waiting = waiting if waiting is not None else WaitingJobs()
+        self._may_wait: list[str] = []  # this batch's new rows that may wait for their end
+        self._parents: set[str] = set()  # job ids this batch's rows name as parent
         self.tasks: dict[str, dict] = {}
         self.values: dict[str, dict] = {}
         self.files: dict[str, dict] = {}
@@ -247,6 +288,14 @@ class Batch:
 
     # Jobs and executions ------------------------------------------------------------
     def _add_job_start(self, job: JobStart) -> None:
+        parent_id = job.parent_id
+        if parent_id is not None:
+            self._parents.add(parent_id)
+            parent = self.waiting.take(parent_id)  # a child's row needs its parent's row
+            if parent is not None:
+                self.job_inserts[parent_id] = parent
+        if job.may_wait and job.end_time is None:
+            self._may_wait.append(job.id)
         self.job_inserts[job.id] = {
             "id": job.id,
             "start_time": job.start_time,
@@ -260,6 +309,10 @@ class Batch:
 
     def _add_job_end(self, job: JobEnd) -> None:
         row = self.job_inserts.get(job.id)
+        if row is None:
+            row = self.waiting.take(job.id)
+            if row is not None:
+                self.job_inserts[job.id] = row
         if row is not None:  # started and ended within this batch: one insert
             row.update(end_time=job.end_time, call_hash=job.call_hash, cached=job.cached)
             return
@@ -269,6 +322,20 @@ class Batch:
             "b_call_hash": job.call_hash,
             "b_cached": job.cached,
         }
+
+    def hold_back_unfinished(self) -> None:
+        """Move this batch's rows of jobs still running (and nobody's parent) to the waiting."""
+        now = time.monotonic()
+        for job_id in self._may_wait:
+            row = self.job_inserts.get(job_id)
+            if row is not None and row["end_time"] is None and job_id not in self._parents:
+                self.waiting.hold(self.job_inserts.pop(job_id), now)
+        self._may_wait = []
+
+    def add_waiting(self, before: float) -> None:
+        """Write the waiting rows held since before ``before`` with this batch."""
+        for row in self.waiting.take_expired(before):
+            self.job_inserts[row["id"]] = row
 
     def _add_execution(self, execution: ExecutionRecord) -> None:
         if execution.root_job is not None:

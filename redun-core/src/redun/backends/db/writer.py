@@ -3,17 +3,21 @@
 ``put`` only enqueues. The thread blocks on the queue, drains everything that is
 waiting, and writes it with bulk inserts in foreign-key order. ``flush`` waits
 on an event the thread sets once everything queued before it is committed.
+The row of a job that may still be running waits up to WAIT_FOR_END seconds for
+the job's end, so that a short job costs one insert rather than an insert and an
+update; a flush writes the waiting rows too.
 """
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import time
 from typing import Any
 
 from redun.backends.base import BackendError
-from redun.backends.db.batch import Batch, Written
+from redun.backends.db.batch import Batch, WaitingJobs, Written
 from redun.backends.db.database import Database
 from redun.backends.db.errors import describe_error
 from redun.backends.db.rawsql import RawStatements
@@ -24,6 +28,8 @@ MAX_BATCH = 20_000
 # A batch smaller than this waits up to LINGER seconds for more records before committing.
 MIN_BATCH = 1_000
 LINGER = 0.05
+# How long a started job's row may wait for the job's end before it is written alone.
+WAIT_FOR_END = 5.0
 
 
 class _FlushMarker:
@@ -78,14 +84,18 @@ class BatchWriter:
             )
 
     # Writer thread ------------------------------------------------------------------
-    def _gather(self) -> list[Any]:
-        """The next batch: block for one record, then take what follows it.
+    def _gather(self, wake_at: float | None) -> list[Any]:
+        """The next batch: block for one record (or until ``wake_at``), then take what follows.
 
         A small batch lingers up to LINGER seconds for more records (a busy machine
         hands them over a few at a time), so commits stay few; a flush or stop
         ends the wait at once.
         """
-        items = [self._queue.get()]
+        try:
+            timeout = None if wake_at is None else wake_at - time.monotonic()
+            items = [self._queue.get(timeout=timeout)]
+        except (queue.Empty, ValueError):  # (ValueError: the wake-up time has passed)
+            return []
         deadline = None
         while len(items) < MAX_BATCH:
             try:
@@ -108,16 +118,38 @@ class BatchWriter:
         return items
 
     def _run(self) -> None:
+        try:
+            self._write_batches()
+        except BaseException as error:  # a bug here must not lose records silently
+            if self._error is None:
+                self._error = error
+            self._stopped = True
+            while True:  # release every flush waiting on this thread
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if isinstance(item, _FlushMarker):
+                    item.event.set()
+
+    def _write_batches(self) -> None:
         stop = False
+        waiting = WaitingJobs()
         while not stop:
-            items = self._gather()
+            oldest = waiting.oldest_since()
+            items = self._gather(oldest + WAIT_FOR_END if oldest is not None else None)
             markers = [item for item in items if isinstance(item, _FlushMarker)]
             stop = any(item is _STOP for item in items)
-            batch = Batch(self._written)
+            batch = Batch(self._written, waiting)
             try:
                 for item in items:
                     if item is not _STOP and not isinstance(item, _FlushMarker):
                         batch.add(item)
+                if markers or stop:
+                    batch.add_waiting(before=math.inf)
+                else:
+                    batch.hold_back_unfinished()
+                    batch.add_waiting(before=time.monotonic() - WAIT_FOR_END)
                 if batch:
                     self._write(batch)
                     self._written.update(batch)
