@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import queue
 import threading
 import traceback
 from collections.abc import Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from redun.executors.base import Executor, ExecutorError, exec_task, prehash_result
 from redun.executors.timeouts import start_deadline
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
+
     from redun.scheduler import Job, Scheduler
 
 DEFAULT_MAX_WORKERS = 20
@@ -89,6 +89,9 @@ class LocalExecutor(Executor):
         if self.mode == "thread":
             self._pool = _ThreadPool(self.max_workers, f"redun-{self.name}")
         else:
+            import multiprocessing  # (process mode only: slow to import)
+            from concurrent.futures import ProcessPoolExecutor
+
             context = multiprocessing.get_context(self.start_method)
             self._pool = ProcessPoolExecutor(self.max_workers, mp_context=context)
 
