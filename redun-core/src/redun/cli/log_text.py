@@ -11,7 +11,7 @@ import click
 from sqlalchemy import Connection, select
 
 from redun.backends.db import queries
-from redun.backends.db.listing import CallNodeRow, ValueRow
+from redun.backends.db.listing import JOB_STATUSES, CallNodeRow, JobLine, ValueRow
 from redun.backends.db.queries import ExecutionInfo, JobInfo, job_t
 
 if TYPE_CHECKING:
@@ -38,6 +38,14 @@ def fmt_time(time: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
         utc = dt.datetime(*key[:6], tzinfo=dt.timezone.utc)
         text = _SECONDS[key] = utc.astimezone().strftime(fmt)
     return text
+
+
+def fmt_stored_time(time: str | dt.datetime | None) -> str:
+    """:func:`fmt_time` of a time as a raw row holds it: SQLite's UTC text
+    (``YYYY-MM-DD HH:MM:SS[.ffffff]``, read to the second) or a datetime (aware or naive UTC)."""
+    if isinstance(time, str):
+        return fmt_time(dt.datetime.fromisoformat(time[:19]))
+    return fmt_time(queries.as_datetime(time))
 
 
 def fmt_duration(start: dt.datetime | None, end: dt.datetime | None) -> str:
@@ -90,21 +98,18 @@ def job_line(job: JobInfo, args: str | None, full_id: bool = False) -> str:
     return f"Job {job_id} {fmt_status(job.status)} {fmt_time(job.start_time)}:  {call}"
 
 
-def job_lines(jobs: list[JobInfo], args: dict[str, str]) -> list[str]:
-    """:func:`job_line` of each job (inlined: listings print 100,000s of them)."""
-    labels = {status: fmt_status(status) for status in {job.status for job in jobs}}
-    seconds: dict[tuple, str] = {}
+def job_lines(jobs: list[JobLine], args: dict[str, str]) -> list[str]:
+    """:func:`job_line` of each listed job (inlined: listings print 100,000s of them)."""
+    labels = {status: fmt_status(status) for status in JOB_STATUSES}
+    seconds: dict[Any, str] = {}  # shown time by stored time (its second, when stored as text)
     lines = []
-    for job in jobs:
-        t = job.start_time
-        key = (t.year, t.month, t.day, t.hour, t.minute, t.second)
+    for job_id, status, start, task_name, call_hash in jobs:
+        key = start[:19] if type(start) is str else start
         shown = seconds.get(key)
         if shown is None:
-            shown = seconds[key] = fmt_time(t)
-        call_args = args.get(job.call_hash or "") or ""
-        lines.append(
-            f"Job {job.id[:8]} {labels[job.status]} {shown}:  {job.task_name}({call_args})"
-        )
+            shown = seconds[key] = fmt_stored_time(start)
+        call_args = args.get(call_hash or "", "")
+        lines.append(f"Job {job_id[:8]} {labels[status]} {shown}:  {task_name}({call_args})")
     return lines
 
 

@@ -13,7 +13,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Select, String, func, literal, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    String,
+    case,
+    func,
+    literal,
+    literal_column,
+    select,
+)
 
 # Records by id prefix live in ids.py; these names stay importable from here.
 from redun.backends.db.ids import KIND_LABELS as KIND_LABELS
@@ -161,6 +171,16 @@ def error_calls() -> Select:
         select(call_node_t.c.call_hash)
         .join(value_t, value_t.c.value_hash == call_node_t.c.value_hash)
         .where(value_t.c.type == ERROR_VALUE_TYPE)
+    )
+
+
+def job_status_column() -> ColumnElement[str]:
+    """A job's status in SQL, as :func:`job_status` computes it (one query for many jobs)."""
+    return case(
+        (job_t.c.call_hash.in_(error_calls()), "FAILED"),
+        (job_t.c.end_time.is_(None), "RUNNING"),
+        (job_t.c.cached.is_(True), "CACHED"),
+        else_="DONE",
     )
 
 
@@ -381,6 +401,24 @@ def call_args_text(
     lets a large set be read in one joined query. A set that is a large share of the
     record is read with one plain scan of the argument table instead.
     """
+    wanted = None if call_hashes is None else set(call_hashes)
+    grouped: dict[str, list[tuple[int | None, str | None, str]]] = {}
+    previews: dict[str, str] = {}
+    for call_hash, position, key, value_hash, type_name, data in _call_arg_rows(
+        conn, wanted, source
+    ):
+        if wanted is not None and call_hash not in wanted:
+            continue
+        preview = previews.get(value_hash)
+        if preview is None:
+            preview = previews[value_hash] = preview_value(type_name, data, max_len)
+        grouped.setdefault(call_hash, []).append((position, key, preview))
+    return {call_hash: _join_args(args) for call_hash, args in grouped.items()}
+
+
+def _call_arg_rows(conn: Connection, wanted: set[str] | None, source: Select | None) -> list:
+    """Rows (call_hash, position, key, value_hash, type, data) of the wanted calls' arguments
+    (and of other calls too when one scan of the argument table is cheaper)."""
     stmt = select(
         argument_t.c.call_hash,
         argument_t.c.arg_position,
@@ -390,12 +428,11 @@ def call_args_text(
         value_t.c.value,
     )
     joined = stmt.outerjoin(value_t, value_t.c.value_hash == argument_t.c.value_hash)
-    wanted = None if call_hashes is None else set(call_hashes)
     if wanted is None or (len(wanted) > SMALL_SET and _large_share(conn, len(wanted))):
-        rows = fetch_rows(conn, joined)
-    elif len(wanted) > SMALL_SET and source is not None:
+        return fetch_rows(conn, joined)
+    if len(wanted) > SMALL_SET and source is not None:
         calls = source.subquery()
-        rows = fetch_rows(
+        return fetch_rows(
             conn,
             stmt.select_from(
                 calls.join(argument_t, argument_t.c.call_hash == calls.c.call_hash).outerjoin(
@@ -403,28 +440,22 @@ def call_args_text(
                 )
             ),
         )
-    else:
-        rows = [
-            row
-            for chunk in chunks(sorted(wanted))
-            for row in fetch_rows(conn, joined.where(argument_t.c.call_hash.in_(chunk)))
-        ]
-    previews: dict[str, str] = {}
-    slots: dict[str, dict[tuple, str]] = {}
-    for call_hash, position, key, value_hash, type_name, data in rows:
-        if wanted is not None and call_hash not in wanted:
-            continue
-        preview = previews.get(value_hash)
-        if preview is None:
-            preview = previews[value_hash] = preview_value(type_name, data, max_len)
-        # One argument per slot, even if two writers hashed the same argument differently.
-        slots.setdefault(call_hash, {})[_arg_slot(position, key)] = (
-            preview if key is None else f"{key}={preview}"
-        )
-    return {
-        call_hash: ", ".join(args[slot] for slot in sorted(args))
-        for call_hash, args in slots.items()
-    }
+    return [
+        row
+        for chunk in chunks(sorted(wanted))
+        for row in fetch_rows(conn, joined.where(argument_t.c.call_hash.in_(chunk)))
+    ]
+
+
+def _join_args(args: list[tuple[int | None, str | None, str]]) -> str:
+    """``1, 2, key=3`` from a call's (position, key, preview) triples: one argument per slot
+    (the last read), even if two writers hashed the same argument differently."""
+    if len(args) == 1:  # most calls: nothing to order
+        _, key, preview = args[0]
+        return preview if key is None else f"{key}={preview}"
+    slots = {_arg_slot(position, key): (key, preview) for position, key, preview in args}
+    shown = (slots[slot] for slot in sorted(slots))
+    return ", ".join(preview if key is None else f"{key}={preview}" for key, preview in shown)
 
 
 def _large_share(conn: Connection, calls: int) -> bool:
