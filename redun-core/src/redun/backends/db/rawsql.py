@@ -60,9 +60,9 @@ def sqlite_time(value: dt.datetime | None) -> str | None:
     """The text SQLite records hold for a UTC time (naive or aware): always with microseconds."""
     if value is None:
         return None
-    if value.tzinfo is dt.timezone.utc:  # the scheduler's own times: no conversion needed
-        value = value.replace(tzinfo=None)
-    elif value.tzinfo is not None:
+    if value.tzinfo is dt.timezone.utc:  # the scheduler's own times: cut off "+00:00"
+        return value.isoformat(" ", "microseconds")[:26]
+    if value.tzinfo is not None:
         value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
     return value.isoformat(" ", "microseconds")
 
@@ -135,6 +135,15 @@ class RawStatements:
                 changes.append((i, json_text))
         if not changes:
             return getter
+
+        if len(changes) == 1:  # (most tables with a time: one)
+            [(at, change)] = changes
+
+            def convert_one(row: dict) -> tuple:
+                values = getter(row)
+                return (*values[:at], change(values[at]), *values[at + 1 :])
+
+            return convert_one
 
         def convert(row: dict) -> tuple:
             values = list(getter(row))
