@@ -170,7 +170,10 @@ class Expression(Value):
 def _child_expressions(expr: Expression) -> list[Expression]:
     if isinstance(expr, ValueExpression):
         return []
-    return list(nested.iter_leaves((expr.args, expr.kwargs), is_expression))
+    args, kwargs = expr.args, expr.kwargs
+    if not has_expression(args) and not has_expression(kwargs):  # (most calls: quick to tell)
+        return []
+    return list(nested.iter_leaves((args, kwargs), is_expression))
 
 
 def _topological(root: Expression) -> list[Expression]:
@@ -198,7 +201,7 @@ def _arg_hash(value: Any) -> str:
     if isinstance(value, Expression):
         assert value._hash is not None
         return value._hash
-    if not nested.contains(value, is_expression):
+    if not has_expression(value):
         return get_value_hash(value)
     # A container holding expressions: hash its shape from its children's hashes,
     # with dict and set members sorted so no ordering or memory address leaks in.
@@ -253,6 +256,8 @@ _storage = threading.local()
 
 def _distinct_children(value: Any) -> list[Expression]:
     """Expressions nested in one pickled argument container, each once."""
+    if not has_expression(value):
+        return []
     found = {id(e): e for e in nested.iter_leaves(value, is_expression)}
     return list(found.values())
 
