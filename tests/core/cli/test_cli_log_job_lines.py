@@ -10,7 +10,7 @@ import pytest
 from log_record import build_record
 
 from redun.backends.base import JobStart
-from redun.backends.db import RedunBackend, listing, queries
+from redun.backends.db import RedunBackend, joblines, listing, queries
 from redun.cli import log_text
 
 UTC = dt.timezone.utc
@@ -60,7 +60,13 @@ def _check_lines_match_job_infos(db_uri: str) -> None:
         (listing.RecordFilter(task_name="count"), 2),
     ]
     try:
-        with backend.connect() as conn:
+        with backend.connect() as conn, backend.read_cursor() as cursor:
+            # The plain `redun log --job` (plain SQL) agrees with the SQLAlchemy listing.
+            every = listing.list_job_lines(conn, listing.RecordFilter())
+            all_args = queries.call_args_text(conn, None)
+            assert joblines.read_all_call_args(cursor) == all_args
+            plain = joblines.read_job_lines(cursor)
+            assert log_text.job_lines(plain, all_args) == log_text.job_lines(every, all_args)
             for record_filter, limit in filters:
                 jobs = listing.list_jobs(conn, record_filter, limit)
                 rows = listing.list_job_lines(conn, record_filter, limit)
@@ -88,3 +94,22 @@ def test_job_lines_match_job_infos_on_postgres(pg_uri: str, tmp_path: Path) -> N
     build_record(tmp_path, pg_uri)
     _add_running_job(pg_uri)
     _check_lines_match_job_infos(pg_uri)
+
+
+def test_plain_job_listing_does_not_import_sqlalchemy(tmp_path: Path) -> None:
+    """`redun log --job` on SQLite reads in plain SQL: SQLAlchemy's import would double it."""
+    import subprocess
+    import sys
+
+    record = build_record(tmp_path)
+    script = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('sqlalchemy' in sys.modules, file=sys.stderr))\n"
+        "from redun.cli.main import main\n"
+        f"main(['-c', {str(record.config)!r}, 'log', '--job'])\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", script], cwd=record.home, capture_output=True, text=True
+    )
+    assert found.returncode == 0, found.stderr
+    assert "count(" in found.stdout and found.stderr.strip().splitlines()[-1] == "False"

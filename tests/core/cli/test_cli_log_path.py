@@ -14,8 +14,9 @@ from click.testing import CliRunner
 from log_record import LogRecord, build_record
 
 from redun.backends.db import RedunBackend
-from redun.cli.log import LogOptions, _parse, render
+from redun.cli.log import LogOptions, _parse
 from redun.cli.log import log as log_command
+from redun.cli.log_render import render
 from redun.cli.main import make_cli
 from redun.plugins import reset_plugins
 

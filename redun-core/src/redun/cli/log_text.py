@@ -3,80 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy import Connection, select
 
 from redun.backends.db import queries
-from redun.backends.db.listing import JOB_STATUSES, CallNodeRow, JobLine, ValueRow
+from redun.backends.db.listing import CallNodeRow, ValueRow
 from redun.backends.db.queries import ExecutionInfo, JobInfo, job_t
+
+# The formatting helpers, importable from here as before.
+from redun.cli.log_format import fmt_duration as fmt_duration
+from redun.cli.log_format import fmt_status as fmt_status
+from redun.cli.log_format import fmt_stored_time as fmt_stored_time
+from redun.cli.log_format import fmt_tags as fmt_tags
+from redun.cli.log_format import fmt_time as fmt_time
+from redun.cli.log_format import indent as indent
+from redun.cli.log_format import job_lines as job_lines
+from redun.cli.log_format import short_name as short_name
 
 if TYPE_CHECKING:
     from redun.backends.db.provenance import Dataflow, FlowCall
 
 RULE = "-" * 80
-_STATUS_LABELS = {"RUNNING": "RUN"}
 _COUNT_COLUMNS = ("PENDING", "RUNNING", "FAILED", "CACHED", "DONE", "TOTAL")
-
-
-# Formatting helpers -------------------------------------------------------------------
-_SECONDS: dict[tuple, str] = {}
-
-
-def fmt_time(time: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
-    """A stored (naive UTC) time in the local time zone (formatted once per second)."""
-    if time is None:
-        return "?"
-    key = (time.year, time.month, time.day, time.hour, time.minute, time.second, fmt)
-    text = _SECONDS.get(key)
-    if text is None:
-        if len(_SECONDS) > 100_000:
-            _SECONDS.clear()
-        utc = dt.datetime(*key[:6], tzinfo=dt.timezone.utc)
-        text = _SECONDS[key] = utc.astimezone().strftime(fmt)
-    return text
-
-
-def fmt_stored_time(time: str | dt.datetime | None) -> str:
-    """:func:`fmt_time` of a time as a raw row holds it: SQLite's UTC text
-    (``YYYY-MM-DD HH:MM:SS[.ffffff]``, read to the second) or a datetime (aware or naive UTC)."""
-    if isinstance(time, str):
-        return fmt_time(dt.datetime.fromisoformat(time[:19]))
-    return fmt_time(queries.as_datetime(time))
-
-
-def fmt_duration(start: dt.datetime | None, end: dt.datetime | None) -> str:
-    """``H:MM:SS.ss`` between two times (hundredths truncated)."""
-    if start is None or end is None:
-        return "?"
-    total = max((end - start).total_seconds(), 0.0)
-    whole = int(total)
-    hours, rest = divmod(whole, 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{seconds:02d}.{int((total - whole) * 100):02d}"
-
-
-def indent(lines: list[str], prefix: str = "  ") -> list[str]:
-    """Indent each line, leaving blank lines empty."""
-    return [prefix + line if line.strip() else "" for line in lines]
-
-
-def fmt_status(status: str) -> str:
-    return f"[{_STATUS_LABELS.get(status, status):^6}]"
-
-
-def fmt_tags(tags: dict[str, Any]) -> str:
-    if not tags:
-        return ""
-    items = (f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in sorted(tags.items()))
-    return f"({', '.join(items)})"
-
-
-def short_name(task_name: str) -> str:
-    return task_name.rsplit(".", 1)[-1]
 
 
 # One-line records ---------------------------------------------------------------------
@@ -96,21 +47,6 @@ def job_line(job: JobInfo, args: str | None, full_id: bool = False) -> str:
     job_id = job.id if full_id else job.id[:8]
     call = f"{job.task_name}({args or ''})"
     return f"Job {job_id} {fmt_status(job.status)} {fmt_time(job.start_time)}:  {call}"
-
-
-def job_lines(jobs: list[JobLine], args: dict[str, str]) -> list[str]:
-    """:func:`job_line` of each listed job (inlined: listings print 100,000s of them)."""
-    labels = {status: fmt_status(status) for status in JOB_STATUSES}
-    seconds: dict[Any, str] = {}  # shown time by stored time (its second, when stored as text)
-    lines = []
-    for job_id, status, start, task_name, call_hash in jobs:
-        key = start[:19] if type(start) is str else start
-        shown = seconds.get(key)
-        if shown is None:
-            shown = seconds[key] = fmt_stored_time(start)
-        call_args = args.get(call_hash or "", "")
-        lines.append(f"Job {job_id[:8]} {labels[status]} {shown}:  {task_name}({call_args})")
-    return lines
 
 
 def call_node_line(row: CallNodeRow) -> str:

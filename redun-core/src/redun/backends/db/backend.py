@@ -107,6 +107,14 @@ class RedunBackend(Backend):
         with lock or contextlib.nullcontext(), engine.connect() as conn:
             yield conn
 
+    @contextlib.contextmanager
+    def read_cursor(self) -> Iterator[Any]:
+        """A DBAPI cursor for reading the record in plain SQL (committed data only)."""
+        if self._writer is None or self._db is None:
+            raise BackendError("the redun database is not open; call load() first")
+        with self._errors(), self._db.read_cursor() as cursor:
+            yield cursor
+
     def flush(self) -> None:
         if self._writer is not None:
             self._writer.flush()

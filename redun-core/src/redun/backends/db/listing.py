@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import Connection, Select, and_, false, func, not_, or_, select
 
 from redun.backends.db import queries
+from redun.backends.db.joblines import JOB_STATUSES as JOB_STATUSES
+from redun.backends.db.joblines import JobLine
 from redun.backends.db.queries import (
     JOB_COLUMNS,
     ExecutionInfo,
@@ -31,11 +33,7 @@ from redun.config import parse_text_value
 
 LIST_KINDS = ("execution", "job", "call_node", "task", "value", "file")
 EXEC_STATUSES = ("RUNNING", "FAILED", "DONE")
-JOB_STATUSES = ("RUNNING", "FAILED", "CACHED", "DONE")
 ANY_VALUE = object()  # a tag filter given as a bare key: any value matches
-
-# A job as one listing line shows it: (id, status, start time as stored, task name, call hash).
-JobLine = tuple[str, str, Any, str, str | None]
 
 
 @dataclass

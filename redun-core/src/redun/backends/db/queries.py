@@ -18,7 +18,6 @@ from sqlalchemy import (
     Connection,
     Select,
     String,
-    case,
     func,
     literal,
     literal_column,
@@ -31,6 +30,9 @@ from redun.backends.db.ids import RECORD_KINDS as RECORD_KINDS
 from redun.backends.db.ids import chunks
 from redun.backends.db.ids import find_records as find_records
 from redun.backends.db.ids import match_ids as match_ids
+from redun.backends.db.joblines import JOB_STATUS_SQL, arg_slot, call_args_from_rows
+from redun.backends.db.joblines import as_datetime as as_datetime
+from redun.backends.db.joblines import preview_value as preview_value
 from redun.backends.db.models import ERROR_VALUE_TYPE, TABLES
 from redun.backends.db.rawsql import json_text
 from redun.values import deserialize_value
@@ -138,17 +140,6 @@ def fetch_rows(conn: Connection, stmt: Select) -> list[tuple]:
         cursor.close()
 
 
-def as_datetime(value: Any) -> dt.datetime | None:
-    """A stored time as a naive UTC datetime (SQLite rows read raw hold text)."""
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        return value
-    return dt.datetime.fromisoformat(value)
-
-
 def tag_value_equals(conn: Connection, value: Any) -> Any:
     """A clause: the tag's value equals ``value`` (usable with :func:`fetch_rows`)."""
     if conn.dialect.name == "sqlite":
@@ -176,12 +167,7 @@ def error_calls() -> Select:
 
 def job_status_column() -> ColumnElement[str]:
     """A job's status in SQL, as :func:`job_status` computes it (one query for many jobs)."""
-    return case(
-        (job_t.c.call_hash.in_(error_calls()), "FAILED"),
-        (job_t.c.end_time.is_(None), "RUNNING"),
-        (job_t.c.cached.is_(True), "CACHED"),
-        else_="DONE",
-    )
+    return literal_column(JOB_STATUS_SQL)
 
 
 def task_names(conn: Connection) -> dict[str, str]:
@@ -385,10 +371,6 @@ def get_job_ancestors(conn: Connection, job: JobInfo) -> list[JobInfo]:
 
 
 # Arguments --------------------------------------------------------------------------------
-def _arg_slot(position: int | None, key: str | None) -> tuple:
-    return (position is None, position or 0, key or "")
-
-
 def call_args_text(
     conn: Connection,
     call_hashes: list[str] | None,
@@ -402,18 +384,7 @@ def call_args_text(
     record is read with one plain scan of the argument table instead.
     """
     wanted = None if call_hashes is None else set(call_hashes)
-    grouped: dict[str, list[tuple[int | None, str | None, str]]] = {}
-    previews: dict[str, str] = {}
-    for call_hash, position, key, value_hash, type_name, data in _call_arg_rows(
-        conn, wanted, source
-    ):
-        if wanted is not None and call_hash not in wanted:
-            continue
-        preview = previews.get(value_hash)
-        if preview is None:
-            preview = previews[value_hash] = preview_value(type_name, data, max_len)
-        grouped.setdefault(call_hash, []).append((position, key, preview))
-    return {call_hash: _join_args(args) for call_hash, args in grouped.items()}
+    return call_args_from_rows(_call_arg_rows(conn, wanted, source), wanted, max_len)
 
 
 def _call_arg_rows(conn: Connection, wanted: set[str] | None, source: Select | None) -> list:
@@ -447,17 +418,6 @@ def _call_arg_rows(conn: Connection, wanted: set[str] | None, source: Select | N
     ]
 
 
-def _join_args(args: list[tuple[int | None, str | None, str]]) -> str:
-    """``1, 2, key=3`` from a call's (position, key, preview) triples: one argument per slot
-    (the last read), even if two writers hashed the same argument differently."""
-    if len(args) == 1:  # most calls: nothing to order
-        _, key, preview = args[0]
-        return preview if key is None else f"{key}={preview}"
-    slots = {_arg_slot(position, key): (key, preview) for position, key, preview in args}
-    shown = (slots[slot] for slot in sorted(slots))
-    return ", ".join(preview if key is None else f"{key}={preview}" for key, preview in shown)
-
-
 def _large_share(conn: Connection, calls: int) -> bool:
     """Whether ``calls`` calls' arguments are a large share of the argument table (SQLite:
     its largest rowid estimates the row count in no time)."""
@@ -484,7 +444,7 @@ def get_call_args(
             args.setdefault(row.call_hash, []).append(info)
     for call_hash, infos in args.items():
         unique = {(a.position, a.key): a for a in infos}
-        args[call_hash] = sorted(unique.values(), key=lambda a: _arg_slot(a.position, a.key))
+        args[call_hash] = sorted(unique.values(), key=lambda a: arg_slot(a.position, a.key))
     return args
 
 
@@ -561,20 +521,6 @@ def get_file_paths(conn: Connection, value_hashes: list[str]) -> dict[str, str]:
         stmt = select(file_t.c.value_hash, file_t.c.path).where(file_t.c.value_hash.in_(chunk))
         paths.update({value_hash: path for value_hash, path in conn.execute(stmt)})
     return paths
-
-
-def preview_value(type_name: str | None, data: bytes | None, max_len: int = 200) -> str:
-    """A short repr of a stored value (errors show the exception they carry)."""
-    if type_name is None or data is None:
-        return "<missing value>"
-    try:
-        value = deserialize_value(type_name, data)
-    except Exception:
-        return f"<{type_name}>"
-    if type_name == ERROR_VALUE_TYPE and hasattr(value, "error"):
-        value = value.error
-    text = repr(value)
-    return text if len(text) <= max_len else text[: max_len - 3] + "..."
 
 
 def load_value(type_name: str | None, data: bytes | None) -> Any:
