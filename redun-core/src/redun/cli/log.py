@@ -8,7 +8,6 @@ narrowed by the filter options. Output goes through a pager only on a terminal.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import gc
 import sys
@@ -167,7 +166,6 @@ def log(ctx: click.Context, record_id: str | None, **params: Any) -> None:  # no
     """
     options = _parse(record_id, params)
     backend = get_backend(ctx)
-    _freeze_heap_at_exit()
 
     try:
         with _no_gc():
@@ -201,16 +199,6 @@ def _lists_every_job(options: LogOptions) -> bool:
     plain = not (options.count or options.detail or options.json or options.limit is not None)
     unfiltered = not any(options.filters.values())
     return plain and unfiltered and options.record_id is None and options.kinds == ["job"]
-
-
-def _freeze_heap_at_exit() -> None:
-    """Have the interpreter's final collections skip the objects alive at exit.
-
-    `redun log` ends right after printing; the final collections would otherwise walk
-    every object SQLAlchemy and the listing made (about 0.1 s of a 1 s listing).
-    """
-    atexit.unregister(gc.freeze)  # registered once, however many commands run
-    atexit.register(gc.freeze)
 
 
 @contextlib.contextmanager

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import logging
 import sys
 
@@ -70,4 +72,7 @@ cli = make_cli()
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
+    # The process ends with the command: its final garbage collections need not walk every
+    # object a run or a listing made (about 30 ms of a 1,000-task run; 0.1 s of a listing).
+    atexit.register(gc.freeze)
     cli.main(args=argv, prog_name="redun")
