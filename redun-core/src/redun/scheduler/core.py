@@ -15,7 +15,7 @@ import queue
 import uuid
 from collections.abc import Iterable
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from redun import nested, promise
 from redun.backends.base import (
@@ -200,6 +200,7 @@ class Scheduler:
         self._failing = False
         self._dryrun_jobs = 0
         self._task_hashes = {task.hash for task in get_task_registry()}
+        self._plans: dict[int, _TaskPlan] = {}
 
         _current_scheduler.append(self)
         outcome = Promise()
@@ -218,7 +219,7 @@ class Scheduler:
         if not dryrun:
             self.backend.flush()
         # The run's jobs are recorded: let them go (a scheduler may live for many runs).
-        self._jobs_by_eval, self._open_jobs, self._to_check = {}, {}, []
+        self._jobs_by_eval, self._open_jobs, self._to_check, self._plans = {}, {}, [], {}
         for line in self.reporter.summary_lines():
             logger.info("%s", line)
         if outcome.is_rejected:
@@ -355,6 +356,19 @@ class Scheduler:
         return self._evaluate(value, parent_job)
 
     # Jobs --------------------------------------------------------------------
+    def _plan(self, task: Task) -> _TaskPlan:
+        """What this run does with ``task``'s calls (its options, read once per task)."""
+        plan = self._plans.get(id(task))
+        if plan is None or plan.task is not task:
+            plan = self._plans[id(task)] = _TaskPlan(
+                task,
+                self._cache_scope(task),
+                bool(task.get_option("config_args")),
+                task.get_option("check_valid", "full") == "shallow",
+                task.get_option("executor", "default"),
+            )
+        return plan
+
     def _cache_scope(self, task: Task) -> str:
         if task.has_option("cache_scope"):
             scope = str(task.get_option("cache_scope")).upper().split(".")[-1]
@@ -369,14 +383,15 @@ class Scheduler:
             raise JobCancelledError("cancelled: the execution already failed")
         args, kwargs = self.handles.fork_arguments(parent, *args_kwargs)
         task = expr.task
+        plan = self._plan(task)
         arg_hashes = [get_value_hash(a) for a in args]
         kwarg_hashes = {k: get_value_hash(v) for k, v in kwargs.items()} if kwargs else _NOTHING
-        if task.get_option("config_args"):
+        if plan.config_args:
             args_hash = task.args_hash(args, kwargs)
         else:
             args_hash = hash_arguments(arg_hashes, kwarg_hashes)
         eval_hash = hash_eval(task.hash, args_hash)
-        scope = self._cache_scope(task)
+        scope = plan.cache_scope
 
         if scope != NONE:
             existing = self._jobs_by_eval.get(eval_hash)
@@ -422,8 +437,8 @@ class Scheduler:
         # rows get written whole) instead of waiting for a huge fan-out to be submitted.
         jobs = self._to_check[:CHECK_BATCH]
         del self._to_check[:CHECK_BATCH]
-        shallow = [j for j in jobs if j.task.get_option("check_valid", "full") == "shallow"]
-        full = [j for j in jobs if j.task.get_option("check_valid", "full") != "shallow"]
+        shallow = [j for j in jobs if self._plan(j.task).shallow_check]
+        full = [j for j in jobs if not self._plan(j.task).shallow_check]
         for job in shallow:
             if not self._try_shallow_cache(job):
                 full.append(job)
@@ -467,7 +482,7 @@ class Scheduler:
             self._dryrun_jobs += 1
             self.reporter.dryrun(job)
             return
-        name = job.task.get_option("executor", "default")
+        name = self._plan(job.task).executor
         executor = self.executors.get(name)
         if executor is None:
             known = ", ".join(sorted(self.executors)) or "none"
@@ -511,7 +526,7 @@ class Scheduler:
         except InvalidValueError as error:
             self._fail(job, InvalidValueError(f"task {job.task.fullname} returned {error}"))
             return
-        if record_eval and self._cache_scope(job.task) != NONE:
+        if record_eval and self._plan(job.task).cache_scope != NONE:
             self._recorder.evaluation(job, result, value_hash, data)
         if isinstance(result, Expression) or has_expression(result):
             self._evaluate(result, job).then(
@@ -617,6 +632,16 @@ class Scheduler:
             self.backend.flush()
         except BackendError:
             pass
+
+
+class _TaskPlan(NamedTuple):
+    """A task's options as one run uses them for every call of that task."""
+
+    task: Task
+    cache_scope: str
+    config_args: bool
+    shallow_check: bool
+    executor: str
 
 
 def _call_arguments(expr: TaskExpression) -> tuple[tuple, dict]:
