@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import click
@@ -128,27 +131,18 @@ def _ambiguous(prefix: str, matches: list[tuple[str, str]]) -> str:
 
 def show_record(conn: Connection, kind: str, target: Any, as_json: bool) -> list[str]:
     """The full view of one record."""
-    if kind == "file":
-        if as_json:
-            return [log_json.dumps(log_json.file_detail(conn, target))]
-        return log_text.render_file(conn, target)
-    if kind == "execution":
-        execution = queries.get_execution(conn, target)
-        if execution is None:
-            raise click.ClickException(f"execution {target} is not in the redun database")
-        if as_json:
-            return [log_json.dumps(log_json.execution_detail(conn, execution))]
-        return log_text.render_execution(conn, execution)
-    if kind == "job":
-        job = queries.get_job(conn, target)
-        if job is None:
-            raise click.ClickException(f"job {target} is not in the redun database")
-        if as_json:
-            return [log_json.dumps(log_json.job_detail(conn, job))]
-        return log_text.render_job(conn, job)
+    loaders = {"execution": queries.get_execution, "job": queries.get_job}
+    if kind in loaders:
+        record = loaders[kind](conn, target)
+        if record is None:
+            raise click.ClickException(f"{kind} {target} is not in the redun database")
+        target = record
     details: dict[str, tuple[Callable, Callable]] = {
+        "file": (log_json.file_detail, log_text.render_file),
+        "execution": (log_json.execution_detail, log_text.render_execution),
+        "job": (log_json.job_detail, log_text.render_job),
         "call_node": (log_json.call_node_detail, log_text.render_call_node),
-        "task": (log_json.task_detail, lambda c, h: log_text.render_task(c, h, first_job=True)),
+        "task": (log_json.task_detail, partial(log_text.render_task, first_job=True)),
         "value": (log_json.value_detail, log_text.render_value),
     }
     to_json, to_text = details[kind]
@@ -171,17 +165,6 @@ def render_listing(conn: Connection, options: LogOptions, record_filter: Any) ->
             continue
         lines += LISTERS[kind](conn, record_filter, options)
     return lines
-
-
-def _list_executions(conn: Connection, f: Any, options: LogOptions) -> list[str]:
-    executions = listing.list_executions(conn, f, options.limit)
-    if options.detail:
-        if options.json:
-            return [log_json.dumps(log_json.execution_detail(conn, e)) for e in executions]
-        return [line for e in executions for line in log_text.render_execution(conn, e)]
-    if options.json:
-        return [log_json.dumps(log_json.execution_json(e)) for e in executions]
-    return [log_text.exec_line(e) for e in executions]
 
 
 def _list_jobs(conn: Connection, f: Any, options: LogOptions) -> list[str]:
@@ -209,55 +192,68 @@ def _job_args(
     return queries.call_args_text(conn, calls, source)
 
 
-def _list_call_nodes(conn: Connection, f: Any, options: LogOptions) -> list[str]:
-    rows = listing.list_call_nodes(conn, f, options.limit)
-    if options.detail:
+@dataclass(frozen=True)
+class _Lister:
+    """How one kind of record is listed: its rows, and each row in full or as one line."""
+
+    rows: Callable[[Connection, Any, int | None], list]
+    line_json: Callable[[Any], Any]
+    line_text: Callable[[Any], str]
+    detail_json: Callable[[Connection, Any], Any]
+    detail_text: Callable[[Connection, Any], list[str]]
+    record: Callable[[Any], Any] = lambda row: row  # what the detail views take
+
+    def __call__(self, conn: Connection, f: Any, options: LogOptions) -> list[str]:
+        rows = self.rows(conn, f, options.limit)
+        if options.detail:
+            records = [self.record(row) for row in rows]
+            if options.json:
+                return [log_json.dumps(self.detail_json(conn, record)) for record in records]
+            return [line for record in records for line in self.detail_text(conn, record)]
         if options.json:
-            return [log_json.dumps(log_json.call_node_detail(conn, r.call_hash)) for r in rows]
-        return [line for r in rows for line in log_text.render_call_node(conn, r.call_hash)]
-    if options.json:
-        return [log_json.dumps(log_json.call_node_json(r)) for r in rows]
-    return [log_text.call_node_line(r) for r in rows]
-
-
-def _list_tasks(conn: Connection, f: Any, options: LogOptions) -> list[str]:
-    rows = listing.list_tasks(conn, f, options.limit)
-    if options.detail:
-        if options.json:
-            return [log_json.dumps(log_json.task_detail(conn, r[0])) for r in rows]
-        return [line for r in rows for line in log_text.render_task(conn, r[0], first_job=True)]
-    if options.json:
-        return [log_json.dumps(log_json.task_json(r)) for r in rows]
-    return [log_text.task_line(r) for r in rows]
-
-
-def _list_values(conn: Connection, f: Any, options: LogOptions) -> list[str]:
-    rows = listing.list_values(conn, f, options.limit)
-    if options.detail:
-        if options.json:
-            return [log_json.dumps(log_json.value_detail(conn, r.value_hash)) for r in rows]
-        return [line for r in rows for line in log_text.render_value(conn, r.value_hash)]
-    if options.json:
-        return [log_json.dumps(log_json.value_json(r)) for r in rows]
-    return [log_text.value_line(r) for r in rows]
-
-
-def _list_files(conn: Connection, f: Any, options: LogOptions) -> list[str]:
-    rows = listing.list_files(conn, f, options.limit)
-    if options.detail:
-        if options.json:
-            return [log_json.dumps(log_json.file_detail(conn, [tuple(r)])) for r in rows]
-        return [line for r in rows for line in log_text.render_file(conn, [tuple(r)])]
-    if options.json:
-        return [log_json.dumps(log_json.file_json(*r)) for r in rows]
-    return [log_text.file_line(*r) for r in rows]
+            return [log_json.dumps(self.line_json(row)) for row in rows]
+        return [self.line_text(row) for row in rows]
 
 
 LISTERS: dict[str, Callable[[Connection, Any, LogOptions], list[str]]] = {
-    "execution": _list_executions,
+    "execution": _Lister(
+        listing.list_executions,
+        log_json.execution_json,
+        log_text.exec_line,
+        log_json.execution_detail,
+        log_text.render_execution,
+    ),
     "job": _list_jobs,
-    "call_node": _list_call_nodes,
-    "task": _list_tasks,
-    "value": _list_values,
-    "file": _list_files,
+    "call_node": _Lister(
+        listing.list_call_nodes,
+        log_json.call_node_json,
+        log_text.call_node_line,
+        log_json.call_node_detail,
+        log_text.render_call_node,
+        attrgetter("call_hash"),
+    ),
+    "task": _Lister(
+        listing.list_tasks,
+        log_json.task_json,
+        log_text.task_line,
+        log_json.task_detail,
+        partial(log_text.render_task, first_job=True),
+        itemgetter(0),
+    ),
+    "value": _Lister(
+        listing.list_values,
+        log_json.value_json,
+        log_text.value_line,
+        log_json.value_detail,
+        log_text.render_value,
+        attrgetter("value_hash"),
+    ),
+    "file": _Lister(
+        listing.list_files,
+        lambda row: log_json.file_json(*row),
+        lambda row: log_text.file_line(*row),
+        log_json.file_detail,
+        log_text.render_file,
+        lambda row: [tuple(row)],
+    ),
 }
