@@ -135,6 +135,23 @@ def test_job_info_is_filled_in_but_hashed_as_the_placeholder(scheduler, query):
     assert query("select count(*) from argument where value_hash = ?", placeholder) == [(1,)]
 
 
+def test_a_job_given_its_ids_finds_its_row_committed(scheduler, db_path):
+    """It may hand its id to another process (a subrun does), whose rows name it as parent."""
+    import sqlite3
+
+    @task(namespace="jobinfo_row")
+    def look(x: int, job_info: JobInfo = JobInfo()):  # noqa: B008 (the documented form)
+        with sqlite3.connect(db_path) as conn:
+            sql = "select count(*) from job where id = ?"
+            return conn.execute(sql, (job_info.job_id,)).fetchone()[0]
+
+    @task(namespace="jobinfo_row")
+    def main():
+        return [look(1), look(2)]
+
+    assert scheduler.run(main()) == [1, 1]
+
+
 def test_task_tags_apply_tags_and_execution_tags(make_scheduler, query):
     @task(namespace="tagged", tags=[("stage", "qc")])
     def measure(x: int):

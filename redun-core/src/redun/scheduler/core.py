@@ -501,10 +501,13 @@ class Scheduler:
             self._fail(job, error)
             return
         job.status = RUNNING
-        # A job given its own ids may pass them on (a subrun records jobs below it): its row
-        # is written at once. Any other job's row may wait briefly for the job's end.
+        # A job given its own ids may pass them on (a subrun's scheduler, in another process,
+        # records jobs below it): its row is committed before it runs. Any other job's row
+        # may wait briefly for the job's end.
         knows_its_id = fill_job_info(job)
         self._recorder.job_started(job, may_wait=not knows_its_id)
+        if knows_its_id:
+            self.backend.flush()
         self.reporter.run(job, name)
         self._in_flight += 1
         executor.submit(job)
