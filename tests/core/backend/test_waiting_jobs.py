@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import sqlite3
 import threading
@@ -100,3 +101,7 @@ def test_a_writer_thread_that_dies_reports_it(
     broken.load()
     with pytest.raises(Exception, match="gather broke"):
         broken.flush()
+    with pytest.raises(Exception, match="gather broke"):  # and records are refused with it
+        broken.record_job_start(JobStart("j1", "x1", None, "t" * 40, dt.datetime.now()))
+    with pytest.raises(Exception, match="gather broke"):  # closing reports it too
+        broken.close()

@@ -52,21 +52,28 @@ class BatchWriter:
         self._error: BaseException | None = None
         self._raw = RawStatements(database.dialect)
         self._stopped = False
+        self._dead = False  # the thread ended on an error outside a batch
+        self._marking = threading.Lock()  # a flush marker is never queued after the thread died
         self.batches_written = 0
         self._thread = threading.Thread(target=self._run, name="redun-db-writer", daemon=True)
         self._thread.start()
 
     def put(self, record: Any) -> None:
         """Queue a record for the next batch."""
+        if self._dead:
+            self.raise_error()
         if self._stopped:
             raise BackendError("the redun database is closed; records can no longer be written")
         self._queue.put(record)
 
     def flush(self) -> None:
         """Block until every record queued so far is committed; raise a stored write error."""
-        if not self._stopped and self._thread.is_alive():
-            marker = _FlushMarker()
-            self._queue.put(marker)
+        marker = None
+        with self._marking:
+            if not (self._stopped or self._dead):
+                marker = _FlushMarker()
+                self._queue.put(marker)
+        if marker is not None:
             marker.event.wait()
         self.raise_error()
 
@@ -125,7 +132,8 @@ class BatchWriter:
         except BaseException as error:  # a bug here must not lose records silently
             if self._error is None:
                 self._error = error
-            self._stopped = True
+            with self._marking:
+                self._dead = True
             while True:  # release every flush waiting on this thread
                 try:
                     item = self._queue.get_nowait()
