@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from redun.backends.db import queries
+from redun.backends.db.joblines import full_name
 from redun.backends.db.listing import CallNodeRow, ValueRow
 from redun.backends.db.queries import ExecutionInfo, JobInfo, job_t
 
@@ -81,7 +82,7 @@ def task_json(row: Any) -> dict[str, Any]:
         "hash": task_hash,
         "name": name,
         "namespace": namespace,
-        "fullname": f"{namespace}.{name}" if namespace else name,
+        "fullname": full_name(name, namespace),
         "source": source,
     }
 

@@ -10,6 +10,7 @@ import click
 from sqlalchemy import Connection, select
 
 from redun.backends.db import queries
+from redun.backends.db.joblines import full_name
 from redun.backends.db.listing import CallNodeRow, ValueRow
 from redun.backends.db.queries import ExecutionInfo, JobInfo, job_t
 
@@ -55,7 +56,7 @@ def call_node_line(row: CallNodeRow) -> str:
 
 def task_line(row: tuple) -> str:
     task_hash, name, namespace = row[:3]
-    return f"Task {task_hash[:8]} {f'{namespace}.{name}' if namespace else name}"
+    return f"Task {task_hash[:8]} {full_name(name, namespace)}"
 
 
 def value_line(row: ValueRow) -> str:

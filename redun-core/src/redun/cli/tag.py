@@ -15,6 +15,7 @@ from redun.backends.base import BackendError
 from redun.backends.db import queries
 from redun.backends.db.engine import describe_error
 from redun.backends.db.ids import chunks
+from redun.backends.db.joblines import full_name
 from redun.backends.db.lookup import LookupFailed, load_jobs, match_record
 from redun.backends.db.models import TABLES
 from redun.backends.db.tags import (
@@ -155,40 +156,37 @@ def _jobs(conn: Connection, ids: list[str], tags: dict) -> list[str]:
     ]
 
 
-def _call_nodes(conn: Connection, ids: list[str], tags: dict) -> list[str]:
-    lines = []
+def _rows_by_key(conn: Connection, columns: list, ids: list[str]) -> Iterator[tuple]:
+    """Rows of ``columns`` whose first column (the table's key) is one of ``ids``."""
     for chunk in chunks(sorted(ids)):
-        query = select(call_node_t.c.call_hash, call_node_t.c.task_name).where(
-            call_node_t.c.call_hash.in_(chunk)
-        )
-        for call_hash, task_name in conn.execute(query):
-            lines.append(_with_tags(f"CallNode {call_hash[:8]} {task_name}", tags.get(call_hash)))
-    return lines
+        yield from conn.execute(select(*columns).where(columns[0].in_(chunk)))
+
+
+def _call_nodes(conn: Connection, ids: list[str], tags: dict) -> list[str]:
+    columns = [call_node_t.c.call_hash, call_node_t.c.task_name]
+    return [
+        _with_tags(f"CallNode {call_hash[:8]} {task_name}", tags.get(call_hash))
+        for call_hash, task_name in _rows_by_key(conn, columns, ids)
+    ]
 
 
 def _tasks(conn: Connection, ids: list[str], tags: dict) -> list[str]:
-    lines = []
-    for chunk in chunks(sorted(ids)):
-        query = select(task_t.c.hash, task_t.c.name, task_t.c.namespace).where(
-            task_t.c.hash.in_(chunk)
-        )
-        for task_hash, name, namespace in conn.execute(query):
-            fullname = f"{namespace}.{name}" if namespace else name
-            lines.append(_with_tags(f"Task {task_hash[:8]} {fullname}", tags.get(task_hash)))
-    return lines
+    columns = [task_t.c.hash, task_t.c.name, task_t.c.namespace]
+    return [
+        _with_tags(f"Task {task_hash[:8]} {full_name(name, namespace)}", tags.get(task_hash))
+        for task_hash, name, namespace in _rows_by_key(conn, columns, ids)
+    ]
 
 
 def _values(conn: Connection, ids: list[str], tags: dict) -> list[str]:
-    lines = []
-    for chunk in chunks(sorted(ids)):
-        query = select(value_t.c.value_hash, value_t.c.type, value_t.c.value).where(
-            value_t.c.value_hash.in_(chunk)
+    columns = [value_t.c.value_hash, value_t.c.type, value_t.c.value]
+    return [
+        _with_tags(
+            f"Value {value_hash[:8]} {type_name} {queries.preview_value(type_name, data)}",
+            tags.get(value_hash),
         )
-        for value_hash, type_name, data in conn.execute(query):
-            preview = queries.preview_value(type_name, data)
-            line = f"Value {value_hash[:8]} {type_name} {preview}"
-            lines.append(_with_tags(line, tags.get(value_hash)))
-    return lines
+        for value_hash, type_name, data in _rows_by_key(conn, columns, ids)
+    ]
 
 
 _RENDERERS: dict[str, Callable[[Connection, list[str], dict], list[str]]] = {

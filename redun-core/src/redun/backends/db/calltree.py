@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from redun.backends.db.ids import chunks
+from redun.backends.db.joblines import full_name
 from redun.backends.db.models import TABLES
 
 job_t, task_t = TABLES["job"], TABLES["task"]
@@ -127,7 +128,7 @@ class CallTree:
                 task_t.c.hash.in_(chunk)
             )
             for task_hash, name, namespace in self.conn.execute(query):
-                names[task_hash] = f"{namespace}.{name}" if namespace else name
+                names[task_hash] = full_name(name, namespace)
         return names
 
     def _task_name(self, task_hash: str, fallback: str | None = None) -> str:

@@ -58,6 +58,7 @@ def read_all_call_args(cursor: Any, max_len: int = 50) -> dict[str, str]:
 
 
 def full_name(name: str, namespace: str | None) -> str:
+    """A stored task's full name: ``namespace.name``, or ``name`` without a namespace."""
     return f"{namespace}.{name}" if namespace else name
 
 

@@ -30,7 +30,7 @@ from redun.backends.db.ids import RECORD_KINDS as RECORD_KINDS
 from redun.backends.db.ids import chunks
 from redun.backends.db.ids import find_records as find_records
 from redun.backends.db.ids import match_ids as match_ids
-from redun.backends.db.joblines import JOB_STATUS_SQL, arg_slot, call_args_from_rows
+from redun.backends.db.joblines import JOB_STATUS_SQL, arg_slot, call_args_from_rows, full_name
 from redun.backends.db.joblines import as_datetime as as_datetime
 from redun.backends.db.joblines import preview_value as preview_value
 from redun.backends.db.models import ERROR_VALUE_TYPE, TABLES
@@ -173,7 +173,7 @@ def job_status_column() -> ColumnElement[str]:
 def task_names(conn: Connection) -> dict[str, str]:
     """Full name (``namespace.name``) of every task, by hash."""
     return {
-        task_hash: f"{namespace}.{name}" if namespace else name
+        task_hash: full_name(name, namespace)
         for task_hash, name, namespace in fetch_rows(
             conn, select(task_t.c.hash, task_t.c.name, task_t.c.namespace)
         )
