@@ -40,3 +40,30 @@ def query(db_path: Path):
             return conn.execute(sql, params).fetchall()
 
     return run
+
+
+@pytest.fixture
+def watch_writes():
+    """Watch a backend's writer: ``watch(backend, on_write=None)`` returns a list it fills
+    with (table, number of rows) for each table a batch writes, as the batch is written.
+
+    (Every batch goes through the writer's RawStatements, whether its statements then
+    run on the writer thread or in the write process.)
+    """
+
+    def watch(backend, on_write=None) -> list[tuple[str, int]]:
+        seen: list[tuple[str, int]] = []
+        raw = backend._writer._raw
+        original = raw.execute
+
+        def execute(cursor, table, rows):  # noqa: ANN001, ANN202
+            if rows:
+                seen.append((table, len(rows)))
+                if on_write is not None:
+                    on_write(table, rows)
+            original(cursor, table, rows)
+
+        raw.execute = execute
+        return seen
+
+    return watch

@@ -23,21 +23,6 @@ def rows(path: Path, sql: str, *params: object) -> list[tuple]:
         return conn.execute(sql, params).fetchall()
 
 
-def count_statements(backend: RedunBackend) -> list[tuple[str, bool, int]]:
-    """Record (SQL up to its table name, bulk, number of rows) of each write the writer makes."""
-    seen: list[tuple[str, bool, int]] = []
-    raw = backend._writer._raw  # every table is written through these statements
-    original = raw.execute
-
-    def execute(cursor, table, rows):  # noqa: ANN001
-        if rows:
-            seen.append((" ".join(raw.sql[table].split()[:5]), True, len(rows)))
-        original(cursor, table, rows)
-
-    raw.execute = execute
-    return seen
-
-
 def test_execution_is_recorded(backend: RedunBackend, db_path: Path, rec: SimpleNamespace) -> None:
     ids = rec.record_execution(backend, n=3)
     backend.flush()
@@ -67,11 +52,9 @@ def test_execution_is_recorded(backend: RedunBackend, db_path: Path, rec: Simple
 
 
 def test_batch_drains_queue_into_one_transaction(
-    backend: RedunBackend, db_path: Path, rec: SimpleNamespace
+    backend: RedunBackend, db_path: Path, rec: SimpleNamespace, watch_writes
 ) -> None:
-    statements = count_statements(backend)
-    commits: list[str] = []
-    backend._db._conn.set_trace_callback(lambda sql: sql == "COMMIT" and commits.append(sql))
+    written = watch_writes(backend)
     blocker = sqlite3.connect(db_path)
     blocker.execute("BEGIN IMMEDIATE")  # the writer's first batch waits for this lock
     rec.record_execution(backend, n=1)
@@ -80,11 +63,10 @@ def test_batch_drains_queue_into_one_transaction(
     blocker.rollback()
     blocker.close()
     backend.flush()
-    assert backend._writer.batches_written == len(commits) <= 2
+    assert backend._writer.batches_written <= 2  # one transaction each
     assert rows(db_path, "SELECT count(*) FROM job") == [(2 + 50 * 11,)]
-    inserts = [s for s in statements if s[0].startswith(("INSERT", "UPDATE"))]
-    assert len(inserts) <= 2 * 14  # one bulk statement per table per batch
-    job_inserts = [size for sql, _, size in inserts if sql.startswith("INSERT INTO job ")]
+    assert len(written) <= 2 * 14  # one bulk write per table per batch
+    job_inserts = [size for table, size in written if table == "job"]
     assert len(job_inserts) <= 2 and sum(job_inserts) == 2 + 50 * 11
 
 
@@ -291,7 +273,7 @@ def test_in_memory_record_through_sqlalchemy(rec: SimpleNamespace) -> None:
 
 
 def test_reused_calls_are_written_only_when_missing(
-    backend: RedunBackend, db_path: Path, rec: SimpleNamespace
+    backend: RedunBackend, db_path: Path, rec: SimpleNamespace, watch_writes
 ) -> None:
     import dataclasses
 
@@ -304,9 +286,9 @@ def test_reused_calls_are_written_only_when_missing(
 
     fresh = RedunBackend(f"sqlite:///{db_path}")  # a new process knows nothing written
     fresh.load()
-    statements = count_statements(fresh)
+    written = watch_writes(fresh)
     fresh.record_call(reused)
     fresh.flush()
-    assert not [s for s in statements if s[0].startswith("INSERT")]  # found by key, skipped
+    assert written == []  # found by key, skipped
     assert rows(db_path, "SELECT count(*) FROM argument") == [(2,)]
     fresh.close()

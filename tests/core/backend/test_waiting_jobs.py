@@ -66,13 +66,15 @@ def test_expired_rows_leave_oldest_first(rec: SimpleNamespace) -> None:
 
 
 def test_writer_writes_a_waiting_row_alone_once_it_expires(
-    backend: RedunBackend, db_path: Path, rec: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+    backend: RedunBackend,
+    db_path: Path,
+    rec: SimpleNamespace,
+    monkeypatch: pytest.MonkeyPatch,
+    watch_writes,
 ) -> None:
     monkeypatch.setattr(writer, "WAIT_FOR_END", 0.0)
     inserted = threading.Event()
-    backend._db._conn.set_trace_callback(
-        lambda sql: sql.startswith("INSERT INTO job ") and inserted.set()
-    )
+    watch_writes(backend, lambda table, rows: table == "job" and inserted.set())
     backend.record_job_start(start(rec, "long-running"))
     assert inserted.wait(10), "the waiting row was never written"
     backend.flush()

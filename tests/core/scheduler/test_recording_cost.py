@@ -25,23 +25,18 @@ def fan_out(n):
 
 def test_commits_are_far_fewer_than_jobs(scheduler, query):
     scheduler.load()
-    commits = []
-    writer_conn = scheduler.backend._db._conn  # the writer thread's sqlite3 connection
-    writer_conn.set_trace_callback(lambda sql: commits.append(1) if sql == "COMMIT" else None)
     assert scheduler.run(fan_out(500)) == sum(i * i for i in range(500))
     assert query("select count(*) from job") == [(502,)]
     assert query("select count(*) from call_node") == [(502,)]
-    assert 0 < len(commits) < 502 / 5, f"{len(commits)} commits for 502 jobs"
+    commits = scheduler.backend._writer.batches_written  # one transaction each
+    assert 0 < commits < 502 / 5, f"{commits} commits for 502 jobs"
 
 
-def test_jobs_do_not_wait_for_the_writer(scheduler, db_path):
+def test_jobs_do_not_wait_for_the_writer(scheduler, db_path, watch_writes):
     """Hold the database's write lock; the workflow still finishes its jobs meanwhile."""
     scheduler.load()
-    writer_blocked = threading.Event()
-    writer_conn = scheduler.backend._db._conn  # the writer thread's sqlite3 connection
-    writer_conn.set_trace_callback(
-        lambda sql: writer_blocked.set() if sql.startswith("BEGIN") else None
-    )
+    writer_blocked = threading.Event()  # (a batch is on its way to the locked database)
+    watch_writes(scheduler.backend, lambda table, rows: writer_blocked.set())
     blocker = sqlite3.connect(db_path)
     blocker.execute("BEGIN IMMEDIATE")  # the writer's first batch waits for this lock
     finished = []
@@ -82,12 +77,13 @@ def test_job_ids_are_uuids_in_order_with_distinct_prefixes(scheduler, query):
     assert sum(1 for step in steps if step > 0) >= 290  # (a wrap past 2**32, a late row)
 
 
-def test_short_jobs_are_written_once(scheduler, query):
+def test_short_jobs_are_written_once(scheduler, query, watch_writes):
     """A job that ends soon after it starts costs one insert, not an insert and an update."""
     scheduler.load()
     updates = []
-    writer_conn = scheduler.backend._db._conn
-    writer_conn.set_trace_callback(lambda sql: sql.startswith("UPDATE job") and updates.append(1))
+    watch_writes(
+        scheduler.backend, lambda table, rows: table == "job_update" and updates.extend(rows)
+    )
     assert scheduler.run(fan_out(500)) == sum(i * i for i in range(500))
     assert query("select count(*) from job where end_time is not null") == [(502,)]
     assert len(updates) <= 2, f"{len(updates)} job updates for 502 jobs"  # fan_out's, say

@@ -16,6 +16,8 @@ from redun.backends.db.uri import DBUri
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from redun.backends.db.sqlite_process import WriteProcess
+
 
 class Database(Protocol):
     """What the backend, its writer and its cache reader need from a database."""
@@ -35,6 +37,12 @@ class Database(Protocol):
 
     def read_cursor(self) -> AbstractContextManager[Any]:
         """A DBAPI cursor for cache reads."""
+
+    def lookup_cursor(self) -> AbstractContextManager[Any]:
+        """A DBAPI cursor for the writer's reads outside its transactions."""
+
+    def start_write_process(self) -> WriteProcess | None:
+        """A process to run the writer's batches in; None: the writer thread runs them."""
 
     def engine(self) -> Engine:
         """A SQLAlchemy engine on the same database (imports SQLAlchemy)."""

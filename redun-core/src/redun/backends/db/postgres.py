@@ -75,6 +75,12 @@ class PostgresDatabase:
             finally:
                 cursor.close()
 
+    lookup_cursor = read_cursor  # (the writer's reads on PostgreSQL need no other connection)
+
+    def start_write_process(self) -> None:
+        """None: the writer thread writes itself (the server already works beside it)."""
+        return None
+
     def close(self) -> None:
         """Return the reader's connection and dispose of the engine."""
         with self._reader_lock:

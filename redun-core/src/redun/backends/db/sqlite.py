@@ -27,6 +27,8 @@ from redun.backends.db.versions import CURRENT_VERSION, check_revision, not_redu
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from redun.backends.db.sqlite_process import WriteProcess
+
 SCHEMA_SCRIPT = Path(__file__).with_name("schema") / "sqlite_3_5.sql"
 BUSY_TIMEOUT = 60.0  # seconds to wait for another process's write lock
 _PRAGMAS = (
@@ -236,6 +238,27 @@ class SQLiteDatabase:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+            finally:
+                cursor.close()
+
+    def start_write_process(self) -> WriteProcess | None:
+        """A child process for the writer's batches (None for an in-memory database)."""
+        if self.path is None:
+            return None
+        from redun.backends.db.sqlite_process import WriteProcess
+
+        return WriteProcess(os.path.abspath(self.path), BUSY_TIMEOUT, _PRAGMAS)
+
+    @contextlib.contextmanager
+    def lookup_cursor(self) -> Iterator[sqlite3.Cursor]:
+        """A cursor on the writer's own connection for reads outside a transaction.
+
+        (With a write process, that connection is otherwise idle.)
+        """
+        with self._turn():
+            cursor = self._open_conn().cursor()
+            try:
+                yield cursor
             finally:
                 cursor.close()
 

@@ -1,7 +1,9 @@
 """The background writer: one thread, one transaction per batch of queued records.
 
 ``put`` only enqueues. The thread blocks on the queue, drains everything that is
-waiting, and writes it with bulk inserts in foreign-key order. ``flush`` waits
+waiting, and writes it with bulk inserts in foreign-key order. For a SQLite file
+the statements run in a child process (sqlite_process.py), so SQLite's work and
+the scheduler's Python run side by side instead of sharing one GIL. ``flush`` waits
 on an event the thread sets once everything queued before it is committed.
 The row of a job that may still be running waits up to WAIT_FOR_END seconds for
 the job's end, so that a short job costs one insert rather than an insert and an
@@ -21,8 +23,10 @@ from redun.backends.db.batch import Batch, WaitingJobs, Written
 from redun.backends.db.database import Database
 from redun.backends.db.errors import describe_error
 from redun.backends.db.rawsql import RawStatements
+from redun.backends.db.sqlite_process import StatementList, WriteProcess
 
 _STOP = object()
+_NOT_STARTED = object()
 # Most records in one transaction: bounds the rows a batch holds in memory on huge runs.
 # Commits are the dearest part of writing (random hash keys dirty index pages all over the
 # file, and each commit writes them again): a 100k-task run commits 9 times instead of 25.
@@ -51,6 +55,7 @@ class BatchWriter:
         self._written = Written()
         self._error: BaseException | None = None
         self._raw = RawStatements(database.dialect)
+        self._process: WriteProcess | None | object = _NOT_STARTED  # (at the first batch)
         self._stopped = False
         self._dead = False  # the thread ended on an error outside a batch
         self._marking = threading.Lock()  # a flush marker is never queued after the thread died
@@ -129,6 +134,8 @@ class BatchWriter:
     def _run(self) -> None:
         try:
             self._write_batches()
+            if isinstance(self._process, WriteProcess):
+                self._process.close()
         except BaseException as error:  # a bug here must not lose records silently
             if self._error is None:
                 self._error = error
@@ -168,14 +175,39 @@ class BatchWriter:
                 if self._error is None:
                     self._error = error
             finally:
+                if markers:
+                    self._sync()
                 for marker in markers:
                     marker.event.set()
 
+    def _sync(self) -> None:
+        """Wait for the write process to commit what it was sent (keeping its error)."""
+        if isinstance(self._process, WriteProcess):
+            try:
+                self._process.sync()
+            except BaseException as error:
+                if self._error is None:
+                    self._error = error
+
     def _write(self, batch: Batch) -> None:
-        with self._database.transaction() as cursor:
-            if batch.reused_calls:
-                # Calls reused from the cache are nearly always recorded already: look them up
-                # by key and write rows only for the missing ones.
-                batch.add_reused_calls(self._raw.existing_calls(cursor, list(batch.reused_calls)))
-            for table, rows in batch.table_rows():
-                self._raw.execute(cursor, table, rows)
+        if self._process is _NOT_STARTED:  # (not at load: reading commands write nothing)
+            try:
+                self._process = self._database.start_write_process()
+            except BackendError:  # (no interpreter to start, say): this thread writes
+                self._process = None
+        if not isinstance(self._process, WriteProcess):
+            with self._database.transaction() as cursor:
+                self._write_rows(cursor, cursor, batch)
+            return
+        statements = StatementList()
+        with self._database.lookup_cursor() as cursor:
+            self._write_rows(cursor, statements, batch)
+        self._process.send(statements.statements)
+
+    def _write_rows(self, reader: Any, writer: Any, batch: Batch) -> None:
+        if batch.reused_calls:
+            # Calls reused from the cache are nearly always recorded already: look them up
+            # by key and write rows only for the missing ones.
+            batch.add_reused_calls(self._raw.existing_calls(reader, list(batch.reused_calls)))
+        for table, rows in batch.table_rows():
+            self._raw.execute(writer, table, rows)

@@ -1,0 +1,87 @@
+"""The program of a SQLite record's write process (started by ``sqlite_process.py``).
+
+Reads batches of statements from stdin and runs each in one transaction, then
+answers on stdout with the batch's number and its error (None once committed).
+A batch is ``(number, [(sql, params, many), ...])``; ``None`` ends the process.
+Messages are pickles behind an 8-byte length. Standard library only: the
+process runs this file as a script and never imports redun.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import sqlite3
+import struct
+import sys
+from typing import Any, BinaryIO
+
+HEADER = struct.Struct("!Q")
+
+
+def read_message(stream: BinaryIO) -> Any:
+    """The next message; None at end of input."""
+    header = stream.read(HEADER.size)
+    if len(header) < HEADER.size:
+        return None
+    (size,) = HEADER.unpack(header)
+    data = stream.read(size)
+    if len(data) < size:
+        return None
+    return pickle.loads(data)
+
+
+def encode(message: Any) -> bytes:
+    """``message`` as sent: its pickle behind its length."""
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return HEADER.pack(len(data)) + data
+
+
+def write_message(stream: BinaryIO, message: Any) -> None:
+    stream.write(encode(message))
+    stream.flush()
+
+
+def run_batch(conn: sqlite3.Connection, statements: list[tuple[str, Any, bool]]) -> None:
+    """Run the statements in one transaction; nothing of it stays on error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for sql, params, many in statements:
+            if many:
+                conn.executemany(sql, params)
+            else:
+                conn.execute(sql, params)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def portable(error: Exception) -> Exception:
+    """``error`` if it survives pickling, else a RuntimeError with its text."""
+    try:
+        pickle.loads(pickle.dumps(error))
+        return error
+    except Exception:
+        return RuntimeError(f"{type(error).__name__}: {error}")
+
+
+def main(settings: dict[str, Any]) -> None:
+    conn = sqlite3.connect(settings["path"], timeout=settings["timeout"], isolation_level=None)
+    for pragma in settings["pragmas"]:
+        conn.execute(pragma).fetchall()
+    source, answers = sys.stdin.buffer, sys.stdout.buffer
+    while (message := read_message(source)) is not None:
+        number, statements = message
+        try:
+            run_batch(conn, statements)
+            error = None
+        except Exception as failure:  # reported to the parent, which raises it at its flush
+            error = portable(failure)
+        write_message(answers, (number, error))
+    conn.close()
+
+
+if __name__ == "__main__":
+    main(json.loads(sys.argv[1]))

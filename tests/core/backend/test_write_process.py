@@ -1,0 +1,88 @@
+"""A SQLite file's batches are committed by a child process; its failures reach flush()."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from redun.backends.base import BackendError
+from redun.backends.db import RedunBackend
+from redun.backends.db.sqlite_process import StatementList, WriteProcess
+
+
+def rows(path: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_batches_commit_in_a_child_process_that_ends_with_close(
+    db_path: Path, rec: SimpleNamespace
+) -> None:
+    backend = RedunBackend(f"sqlite:///{db_path}")
+    backend.load()
+    backend.record_task(rec.add)
+    backend.flush()  # returns once the child has committed
+    assert rows(db_path, "SELECT name FROM task") == [("add",)]
+    process = backend._writer._process  # (started by the first batch)
+    assert isinstance(process, WriteProcess)
+    child = process._process
+    assert child.pid != os.getpid() and child.poll() is None
+    backend.close()
+    assert child.returncode == 0
+
+
+def test_in_memory_records_are_written_by_the_thread(rec: SimpleNamespace) -> None:
+    backend = RedunBackend()
+    backend.load()
+    backend.record_task(rec.add)
+    backend.flush()
+    assert backend._writer._process is None
+    backend.close()
+
+
+def test_reading_starts_no_write_process(db_path: Path) -> None:
+    backend = RedunBackend(f"sqlite:///{db_path}")
+    backend.load()
+    backend.get_evaluations(["e" * 40])
+    backend.flush()
+    assert not isinstance(backend._writer._process, WriteProcess)
+    backend.close()
+
+
+def test_a_killed_write_process_is_reported_at_flush(db_path: Path, rec: SimpleNamespace) -> None:
+    backend = RedunBackend(f"sqlite:///{db_path}")
+    backend.load()
+    backend.record_task(rec.add)
+    backend.flush()
+    child = backend._writer._process._process
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    backend.record_task(rec.main)
+    with pytest.raises(BackendError, match=r"write process ended unexpectedly \(exit code -9\)"):
+        backend.flush()
+    with pytest.raises(BackendError, match="write process ended"):  # and again at close
+        backend.close()
+    assert rows(db_path, "SELECT name FROM task") == [("add",)]
+
+
+def test_a_failed_batch_leaves_nothing_and_later_batches_commit(db_path: Path) -> None:
+    RedunBackend(f"sqlite:///{db_path}").upgrade()  # the schema
+    process = WriteProcess(str(db_path), 5.0, ())
+    failing = StatementList()
+    failing.execute("INSERT INTO task (hash, name, namespace, source) VALUES (?, ?, ?, ?)",
+                    ("a" * 40, "first", "", ""))  # fmt: skip
+    failing.execute("INSERT INTO no_such_table VALUES (1)")
+    process.send(failing.statements)
+    with pytest.raises(sqlite3.OperationalError, match="no such table: no_such_table"):
+        process.sync()
+    good = StatementList()
+    good.executemany("INSERT INTO task (hash, name, namespace, source) VALUES (?, ?, ?, ?)",
+                     [("b" * 40, "second", "", ""), ("c" * 40, "third", "", "")])  # fmt: skip
+    process.send(good.statements)
+    process.close()
+    assert rows(db_path, "SELECT name FROM task ORDER BY name") == [("second",), ("third",)]
