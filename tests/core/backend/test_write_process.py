@@ -86,3 +86,19 @@ def test_a_failed_batch_leaves_nothing_and_later_batches_commit(db_path: Path) -
     process.send(good.statements)
     process.close()
     assert rows(db_path, "SELECT name FROM task ORDER BY name") == [("second",), ("third",)]
+
+
+def test_reads_run_after_the_batches_sent_before_them(db_path: Path) -> None:
+    RedunBackend(f"sqlite:///{db_path}").upgrade()
+    process = WriteProcess(str(db_path), 5.0, ())
+    batch = StatementList()
+    batch.execute("INSERT INTO task (hash, name, namespace, source) VALUES (?, ?, ?, ?)",
+                  ("a" * 40, "first", "", ""))  # fmt: skip
+    process.send(batch.statements)
+    cursor = process.cursor()
+    cursor.execute("SELECT name FROM task WHERE hash IN (?, ?)", ("a" * 40, "b" * 40))
+    assert cursor.fetchall() == [("first",)]
+    with pytest.raises(sqlite3.OperationalError, match="no such table: nope"):
+        process.read("SELECT * FROM nope")
+    process.sync()  # a failed read is the reader's error, not a batch's
+    process.close()

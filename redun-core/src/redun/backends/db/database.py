@@ -38,9 +38,6 @@ class Database(Protocol):
     def read_cursor(self) -> AbstractContextManager[Any]:
         """A DBAPI cursor for cache reads."""
 
-    def lookup_cursor(self) -> AbstractContextManager[Any]:
-        """A DBAPI cursor for the writer's reads outside its transactions."""
-
     def start_write_process(self) -> WriteProcess | None:
         """A process to run the writer's batches in; None: the writer thread runs them."""
 

@@ -75,8 +75,6 @@ class PostgresDatabase:
             finally:
                 cursor.close()
 
-    lookup_cursor = read_cursor  # (the writer's reads on PostgreSQL need no other connection)
-
     def start_write_process(self) -> None:
         """None: the writer thread writes itself (the server already works beside it)."""
         return None

@@ -249,19 +249,6 @@ class SQLiteDatabase:
 
         return WriteProcess(os.path.abspath(self.path), BUSY_TIMEOUT, _PRAGMAS)
 
-    @contextlib.contextmanager
-    def lookup_cursor(self) -> Iterator[sqlite3.Cursor]:
-        """A cursor on the writer's own connection for reads outside a transaction.
-
-        (With a write process, that connection is otherwise idle.)
-        """
-        with self._turn():
-            cursor = self._open_conn().cursor()
-            try:
-                yield cursor
-            finally:
-                cursor.close()
-
     def reader_connection(self) -> sqlite3.Connection:
         """The connection cache reads use (opened on first use)."""
         if self.path is None:

@@ -6,9 +6,11 @@ take turns on one GIL. In a child process they run side by side: the writer
 thread only turns records into statements and sends them down a pipe.
 
 The child runs ``sqlite_worker.py`` as a plain script (standard library only,
-ready in milliseconds). Batches are numbered; :meth:`WriteProcess.sync` waits
-until every batch sent so far is committed and raises the first error any of
-them met.
+ready in milliseconds). Requests are numbered and answered in order;
+:meth:`WriteProcess.sync` waits until every batch sent so far is committed and
+raises the first error any of them met. The writer's own reads (which reused
+calls the record lacks) go to the child too, through :meth:`WriteProcess.cursor`:
+on the parent's threads, a query's every row would wait for the GIL.
 """
 
 from __future__ import annotations
@@ -41,6 +43,21 @@ class StatementList:
         self.statements.append((sql, list(seq_of_params), True))
 
 
+class ReadCursor:
+    """A DBAPI-like cursor whose queries the write process runs (for ``RawStatements``)."""
+
+    def __init__(self, process: WriteProcess) -> None:
+        self._process = process
+        self._rows: list[tuple] = []
+
+    def execute(self, sql: str, params: Any = ()) -> None:
+        self._rows = self._process.read(sql, params)
+
+    def fetchall(self) -> list[tuple]:
+        rows, self._rows = self._rows, []
+        return rows
+
+
 class WriteProcess:
     """The child process that commits batches of statements to one SQLite file.
 
@@ -60,9 +77,11 @@ class WriteProcess:
             raise BackendError(f"cannot start the record's write process: {error}") from None
         # Written with os.write, never through a buffer a forked child could flush again.
         self._stdin_fd = self._process.stdin.fileno()  # type: ignore[union-attr]
-        self._sent = 0  # batches sent
-        self._done = 0  # batches answered
-        self._error: BaseException | None = None
+        self._sent = 0  # requests sent
+        self._done = 0  # requests answered
+        self._error: BaseException | None = None  # of a batch
+        self._reading = 0  # the number of the read waiting for its answer
+        self._read: tuple[int, BaseException | None, Any] | None = None  # (its answer)
         self._ended = False  # the child stopped answering (it exited)
         self._changed = threading.Condition()
         self._answers = threading.Thread(
@@ -73,8 +92,30 @@ class WriteProcess:
     def send(self, statements: list[tuple[str, Any, bool]]) -> None:
         """Hand one batch to the child; it commits in the background (see :meth:`sync`)."""
         self._sent += 1
-        if not self._write(encode((self._sent, statements))):
+        if not self._write(encode((self._sent, "write", statements))):
             self.sync()  # raises why the child is gone
+
+    def read(self, sql: str, params: Any = ()) -> list[tuple]:
+        """The rows of one query, run by the child after the batches sent before it."""
+        self._sent += 1
+        number = self._reading = self._sent
+        if not self._write(encode((number, "read", (sql, params)))):
+            self.sync()
+        with self._changed:
+            while self._done < number and not self._ended:
+                self._changed.wait()
+            answer, self._read = self._read, None
+        if answer is None or answer[0] != number:
+            self.sync()  # raises why the child is gone
+            raise BackendError("the record's write process did not answer a query")
+        _, error, rows = answer
+        if error is not None:
+            raise error
+        return rows
+
+    def cursor(self) -> ReadCursor:
+        """A cursor for the writer's reads."""
+        return ReadCursor(self)
 
     def sync(self) -> None:
         """Wait until every batch sent so far is committed; raise the first error (once)."""
@@ -127,7 +168,9 @@ class WriteProcess:
                     self._changed.notify_all()
                     self._process.stdout.close()  # type: ignore[union-attr]
                     return
-                self._done, error = answer
-                if error is not None and self._error is None:
+                self._done, error, _ = answer
+                if self._done == self._reading:
+                    self._read = answer
+                elif error is not None and self._error is None:
                     self._error = error
                 self._changed.notify_all()

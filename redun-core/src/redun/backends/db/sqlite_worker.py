@@ -1,9 +1,10 @@
 """The program of a SQLite record's write process (started by ``sqlite_process.py``).
 
-Reads batches of statements from stdin and runs each in one transaction, then
-answers on stdout with the batch's number and its error (None once committed).
-A batch is ``(number, [(sql, params, many), ...])``; ``None`` ends the process.
-Messages are pickles behind an 8-byte length. Standard library only: the
+Reads numbered requests from stdin and answers each on stdout, in order, with
+``(number, error, rows)``. A request ``(number, "write", [(sql, params, many), ...])``
+runs its statements in one transaction (error None once committed); a request
+``(number, "read", (sql, params))`` answers with the rows of one query. ``None``
+ends the process. Messages are pickles behind an 8-byte length. Standard library only: the
 process runs this file as a script and never imports redun.
 """
 
@@ -73,13 +74,16 @@ def main(settings: dict[str, Any]) -> None:
         conn.execute(pragma).fetchall()
     source, answers = sys.stdin.buffer, sys.stdout.buffer
     while (message := read_message(source)) is not None:
-        number, statements = message
+        number, kind, body = message
+        rows, error = None, None
         try:
-            run_batch(conn, statements)
-            error = None
-        except Exception as failure:  # reported to the parent, which raises it at its flush
+            if kind == "write":
+                run_batch(conn, body)
+            else:
+                rows = conn.execute(*body).fetchall()
+        except Exception as failure:  # raised in the parent
             error = portable(failure)
-        write_message(answers, (number, error))
+        write_message(answers, (number, error, rows))
     conn.close()
 
 

@@ -200,8 +200,7 @@ class BatchWriter:
                 self._write_rows(cursor, cursor, batch)
             return
         statements = StatementList()
-        with self._database.lookup_cursor() as cursor:
-            self._write_rows(cursor, statements, batch)
+        self._write_rows(self._process.cursor(), statements, batch)
         self._process.send(statements.statements)
 
     def _write_rows(self, reader: Any, writer: Any, batch: Batch) -> None:
