@@ -8,6 +8,7 @@ SQLAlchemy queries share with this listing is defined here once.
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 from collections.abc import Iterable
 from typing import Any
 
@@ -67,7 +68,8 @@ def call_args_from_rows(
 ) -> dict[str, str]:
     """``1, 2, key=3`` by call hash, from (call_hash, position, key, value_hash, type, data)
     rows; calls not ``wanted`` (when given) are left out."""
-    grouped: dict[str, list[tuple[int | None, str | None, str]]] = {}
+    first: dict[str, tuple[int | None, str | None, str]] = {}  # a call's first argument
+    several: dict[str, list[tuple[int | None, str | None, str]]] = {}  # calls of 2+ rows
     previews: dict[str, str] = {}
     for call_hash, position, key, value_hash, type_name, data in rows:
         if wanted is not None and call_hash not in wanted:
@@ -75,8 +77,17 @@ def call_args_from_rows(
         preview = previews.get(value_hash)
         if preview is None:
             preview = previews[value_hash] = preview_value(type_name, data, max_len)
-        grouped.setdefault(call_hash, []).append((position, key, preview))
-    return {call_hash: _join_args(args) for call_hash, args in grouped.items()}
+        if call_hash in first:  # (most calls have one argument: no list for them)
+            several.setdefault(call_hash, [first[call_hash]]).append((position, key, preview))
+        else:
+            first[call_hash] = (position, key, preview)
+    shown = {
+        call_hash: preview if key is None else f"{key}={preview}"
+        for call_hash, (_, key, preview) in first.items()
+    }
+    for call_hash, args in several.items():
+        shown[call_hash] = _join_args(args)
+    return shown
 
 
 def arg_slot(position: int | None, key: str | None) -> tuple:
@@ -95,12 +106,20 @@ def _join_args(args: list[tuple[int | None, str | None, str]]) -> str:
     return ", ".join(preview if key is None else f"{key}={preview}" for key, preview in shown)
 
 
+_PLAIN_TYPES = frozenset(
+    f"builtins.{name}" for name in ("int", "str", "float", "bool", "bytes", "NoneType")
+)
+
+
 def preview_value(type_name: str | None, data: bytes | None, max_len: int = 200) -> str:
     """A short repr of a stored value (errors show the exception they carry)."""
     if type_name is None or data is None:
         return "<missing value>"
     try:
-        value = deserialize_value(type_name, data)
+        # (Plain values, most arguments, are plain pickles.)
+        value = (
+            pickle.loads(data) if type_name in _PLAIN_TYPES else deserialize_value(type_name, data)
+        )
     except Exception:
         return f"<{type_name}>"
     if type_name == ERROR_VALUE_TYPE and hasattr(value, "error"):
