@@ -130,13 +130,19 @@ class WriteProcess:
             raise error
 
     def close(self) -> None:
-        """Commit everything sent, then end the process; raise a pending error."""
-        self._write(encode(None))
-        self._answers.join()
-        self._process.wait()
-        self._process.stdin.close()  # type: ignore[union-attr]
-        self._process.stderr.close()  # type: ignore[union-attr]
-        self.sync()
+        """Commit everything sent, then end the process; raise a pending error.
+
+        Its exit is waited for: closing the record's last connection checkpoints the
+        write-ahead log into the file, which must be whole once a run has ended.
+        """
+        try:
+            self.sync()
+        finally:
+            self._write(encode(None))
+            self._process.stdin.close()  # type: ignore[union-attr]
+            self._answers.join()
+            self._process.wait()
+            self._process.stderr.close()  # type: ignore[union-attr]
 
     def _write(self, data: bytes) -> bool:
         """Write all of ``data`` to the child; False if it is gone."""

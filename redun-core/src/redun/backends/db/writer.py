@@ -55,7 +55,7 @@ class BatchWriter:
         self._written = Written()
         self._error: BaseException | None = None
         self._raw = RawStatements(database.dialect)
-        self._process: WriteProcess | None | object = _NOT_STARTED  # (at the first batch)
+        self._process: WriteProcess | None | object = _NOT_STARTED  # (at the first record)
         self._stopped = False
         self._dead = False  # the thread ended on an error outside a batch
         self._marking = threading.Lock()  # a flush marker is never queued after the thread died
@@ -110,6 +110,10 @@ class BatchWriter:
             items = [self._queue.get(timeout=timeout)]
         except (queue.Empty, ValueError):  # (ValueError: the wake-up time has passed)
             return []
+        if self._process is _NOT_STARTED and not (
+            items[0] is _STOP or isinstance(items[0], _FlushMarker)
+        ):  # the first record: the process starts while the batch gathers
+            self._start_process()
         deadline = None
         while len(items) < MAX_BATCH:
             try:
@@ -168,7 +172,7 @@ class BatchWriter:
                     batch.hold_back_unfinished()
                     batch.add_waiting(before=time.monotonic() - WAIT_FOR_END)
                 if batch:
-                    self._write(batch)
+                    self._write(batch, flushing=bool(markers or stop))
                     self._written.update(batch)
                     self.batches_written += 1
             except BaseException as error:  # kept for the next flush()/close()
@@ -189,18 +193,28 @@ class BatchWriter:
                 if self._error is None:
                     self._error = error
 
-    def _write(self, batch: Batch) -> None:
-        if self._process is _NOT_STARTED:  # (not at load: reading commands write nothing)
-            try:
-                self._process = self._database.start_write_process()
-            except BackendError:  # (no interpreter to start, say): this thread writes
-                self._process = None
+    def _start_process(self) -> None:
+        """Start the write process (not at load: reading commands write nothing)."""
+        try:
+            self._process = self._database.start_write_process()
+        except BackendError:  # (no interpreter to start, say): this thread writes
+            self._process = None
+
+    def _write(self, batch: Batch, flushing: bool = False) -> None:
+        if self._process is _NOT_STARTED:
+            self._start_process()
         if not isinstance(self._process, WriteProcess):
             with self._database.transaction() as cursor:
                 self._write_rows(cursor, cursor, batch)
             return
         statements = StatementList()
-        self._write_rows(self._process.cursor(), statements, batch)
+        if flushing and batch.reused_calls:
+            # Whoever flushes waits: this process's reader finds the calls at once, with
+            # no GIL to share and no wait behind the child's commit of the last batch.
+            with self._database.read_cursor() as cursor:
+                self._write_rows(cursor, statements, batch)
+        else:
+            self._write_rows(self._process.cursor(), statements, batch)
         self._process.send(statements.statements)
 
     def _write_rows(self, reader: Any, writer: Any, batch: Batch) -> None:
