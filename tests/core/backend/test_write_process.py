@@ -102,3 +102,15 @@ def test_reads_run_after_the_batches_sent_before_them(db_path: Path) -> None:
         process.read("SELECT * FROM nope")
     process.sync()  # a failed read is the reader's error, not a batch's
     process.close()
+
+
+def test_ctrl_c_leaves_the_write_process_to_its_parent(db_path: Path, rec: SimpleNamespace) -> None:
+    """Ctrl-C signals the whole process group: the parent still records what it had."""
+    backend = RedunBackend(f"sqlite:///{db_path}")
+    backend.load()
+    backend.record_task(rec.add)
+    backend.flush()
+    os.kill(backend._writer._process._process.pid, signal.SIGINT)
+    backend.record_task(rec.main)
+    backend.close()
+    assert sorted(rows(db_path, "SELECT name FROM task")) == [("add",), ("main",)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import signal
 import sqlite3
 import struct
 import sys
@@ -69,6 +70,9 @@ def portable(error: Exception) -> Exception:
 
 
 def main(settings: dict[str, Any]) -> None:
+    # Ctrl-C reaches the whole process group; the parent, which then still records its
+    # cancelled jobs, decides when this process ends (by closing, or by exiting).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     conn = sqlite3.connect(settings["path"], timeout=settings["timeout"], isolation_level=None)
     for pragma in settings["pragmas"]:
         conn.execute(pragma).fetchall()
