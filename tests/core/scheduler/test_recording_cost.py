@@ -87,3 +87,36 @@ def test_short_jobs_are_written_once(scheduler, query, watch_writes):
     assert scheduler.run(fan_out(500)) == sum(i * i for i in range(500))
     assert query("select count(*) from job where end_time is not null") == [(502,)]
     assert len(updates) <= 2, f"{len(updates)} job updates for 502 jobs"  # fan_out's, say
+
+
+def test_a_warm_run_writes_no_call_it_already_has(make_scheduler, query, watch_writes):
+    """Cached calls (the fan-out's parent with its 200 edges too) are looked up, not rewritten."""
+    make_scheduler().run(fan_out(200))
+    calls = query("select count(*) from call_node")
+    warm = make_scheduler()
+    warm.load()
+    written = watch_writes(warm.backend)
+    assert warm.run(fan_out(200)) == sum(i * i for i in range(200))
+    assert {table for table, _ in written} <= {"job", "execution", "tag", "task", "value"}
+    assert query("select count(*) from call_node") == calls
+    assert query("select count(*) from job") == [(2 * 202,)]
+
+
+def test_a_cached_parent_of_a_changed_child_records_its_new_call(
+    make_scheduler, query, write_module
+):
+    """The parent's body is reused, its child re-runs: the parent's call (a new hash, since
+    it covers the child's) is written in full, edges and all."""
+    from tests.core.scheduler.test_caching import STEPS_V1
+
+    module = write_module("steps_workflow", STEPS_V1)
+    make_scheduler().run(module.main(10))
+    module = write_module("steps_workflow", STEPS_V1.replace("x + 1", "x + 2"))
+    assert make_scheduler().run(module.main(10)) == 24
+    [(main_call,)] = query(
+        "select call_hash from job where task_hash = "
+        "(select hash from task where name = 'main') order by start_time desc limit 1"
+    )
+    edges = query("select count(*) from call_edge where parent_id = ?", main_call)
+    args = query("select count(*) from argument where call_hash = ?", main_call)
+    assert edges == [(2,)] and args == [(1,)]

@@ -175,7 +175,9 @@ class Recorder:
             return
         assert job.call_hash is not None
         child_hashes = [c.call_hash for c in children if c.call_hash is not None]
-        reused = job.cached and not child_hashes
+        # A cached job's call, children and all, is nearly always recorded already (its hash
+        # covers its children's): the writer looks it up and writes it only if missing.
+        reused = job.cached
         if reused:  # built on the writer's thread, and only if the record lacks the call
             arguments: Any = partial(
                 argument_records,
