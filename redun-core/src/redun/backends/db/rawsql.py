@@ -4,6 +4,10 @@ Rows go to the driver directly as tuples in column order, in the stored form
 SQLAlchemy's models used: on SQLite, times are naive UTC text
 ``YYYY-MM-DD HH:MM:SS.ffffff``, booleans 0/1 and tag values JSON text; on
 PostgreSQL, times are timezone-aware and tag values are cast to JSONB.
+
+On SQLite a time travels as integer microseconds since 1970 (given twice) and
+the statement spells it out (SQLITE_TIME): SQLite's C formats it where the
+statements run, instead of Python's ``isoformat`` on the writer thread.
 """
 
 from __future__ import annotations
@@ -56,6 +60,23 @@ def chunks(items: list[str], size: int = IN_CHUNK) -> Iterator[list[str]]:
         yield items[start : start + size]
 
 
+# A time column's placeholder on SQLite: the text of the microseconds given twice.
+SQLITE_TIME = (
+    "strftime('%Y-%m-%d %H:%M:%S', ? / 1000000, 'unixepoch') || printf('.%06d', ? % 1000000)"
+)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def epoch_micros(value: dt.datetime | None) -> int | None:
+    """A time (naive: UTC) as whole microseconds since 1970, exactly."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return (value - _EPOCH) // _MICROSECOND
+
+
 def sqlite_time(value: dt.datetime | None) -> str | None:
     """The text SQLite records hold for a UTC time (naive or aware): always with microseconds."""
     if value is None:
@@ -89,7 +110,8 @@ class RawStatements:
     def __init__(self, dialect_name: str) -> None:
         self._postgres = dialect_name == "postgresql"
         self._mark = "%s" if self._postgres else "?"
-        self.to_time = postgres_time if self._postgres else sqlite_time
+        self._time_mark = self._mark if self._postgres else SQLITE_TIME
+        self.to_time = postgres_time if self._postgres else epoch_micros
         self._multi: dict[tuple[str, int], str] = {}
         self._groups: dict[str, str] = {}
         self._conflict: dict[str, str] = {}
@@ -108,7 +130,7 @@ class RawStatements:
             self._converters[table] = self._converter(table, columns)
         mark = self._mark
         self.sql["job_update"] = (
-            f"UPDATE job SET end_time = {mark}, call_hash = {mark}, cached = {mark} "
+            f"UPDATE job SET end_time = {self._time_mark}, call_hash = {mark}, cached = {mark} "
             f"WHERE id = {mark}"
         )
         self._converters["job_update"] = self._converter("job_update", JOB_UPDATE_COLUMNS)
@@ -116,7 +138,11 @@ class RawStatements:
     def _marks(self, table: str, columns: tuple[str, ...]) -> list[str]:
         casts = _POSTGRES_CASTS if self._postgres else {}
         return [
-            f"CAST({self._mark} AS {casts[table, c]})" if (table, c) in casts else self._mark
+            self._time_mark
+            if c in _TIME_COLUMNS
+            else f"CAST({self._mark} AS {casts[table, c]})"
+            if (table, c) in casts
+            else self._mark
             for c in columns
         ]
 
@@ -127,28 +153,33 @@ class RawStatements:
 
     def _converter(self, table: str, columns: tuple[str, ...]) -> Callable[[dict], tuple]:
         getter = itemgetter(*columns)
-        changes: list[tuple[int, Callable[[Any], Any]]] = []
+        twice = not self._postgres  # (a time's SQLite placeholder takes it twice)
+        changes: list[tuple[int, Callable[[Any], Any], bool]] = []
         for i, name in enumerate(columns):
             if name in _TIME_COLUMNS:
-                changes.append((i, self.to_time))
+                changes.append((i, self.to_time, twice))
             elif (table, name) in _JSON_COLUMNS:
-                changes.append((i, json_text))
+                changes.append((i, json_text, False))
         if not changes:
             return getter
 
-        if len(changes) == 1:  # (most tables with a time: one)
-            [(at, change)] = changes
+        if len(changes) == 1 and changes[0][2]:  # (most tables with a time: one)
+            [(at, change, _)] = changes
 
             def convert_one(row: dict) -> tuple:
                 values = getter(row)
-                return (*values[:at], change(values[at]), *values[at + 1 :])
+                new = change(values[at])
+                return (*values[:at], new, new, *values[at + 1 :])
 
             return convert_one
 
+        changes.reverse()  # (from the last, so that doubling one leaves the others in place)
+
         def convert(row: dict) -> tuple:
             values = list(getter(row))
-            for i, change in changes:
-                values[i] = change(values[i])
+            for i, change, double in changes:
+                new = change(values[i])
+                values[i : i + 1] = (new, new) if double else (new,)
             return tuple(values)
 
         return convert
