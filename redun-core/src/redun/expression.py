@@ -368,18 +368,24 @@ class _LegacyReader:
         return nested.map_nested(value, is_expression, first_copy)
 
 
-@contextlib.contextmanager
-def _legacy_reading() -> Iterator[_LegacyReader]:
-    """The reader of the outermost expression being unpickled on this thread."""
-    reader = getattr(_storage, "reader", None)
-    if reader is not None:
-        yield reader
-        return
-    reader = _storage.reader = _LegacyReader()
-    try:
-        yield reader
-    finally:
-        _storage.reader = None
+class _legacy_reading:  # noqa: N801 (used as a function: ``with _legacy_reading() as r``)
+    """The reader of the outermost expression being unpickled on this thread.
+
+    A class, not a generator: it is entered once per expression unpickled.
+    """
+
+    __slots__ = ("_outermost",)
+
+    def __enter__(self) -> _LegacyReader:
+        reader = getattr(_storage, "reader", None)
+        self._outermost = reader is None
+        if reader is None:
+            reader = _storage.reader = _LegacyReader()
+        return reader
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._outermost:
+            _storage.reader = None
 
 
 class _Ref:
