@@ -20,15 +20,22 @@ def rows(path: Path, sql: str) -> list[tuple]:
         return conn.execute(sql).fetchall()
 
 
-def test_batches_commit_in_a_child_process_that_ends_with_close(
-    db_path: Path, rec: SimpleNamespace
-) -> None:
+@pytest.fixture
+def started(db_path: Path, rec: SimpleNamespace) -> RedunBackend:
+    """A backend on a file whose write process has committed a first record (task add)."""
     backend = RedunBackend(f"sqlite:///{db_path}")
     backend.load()
     backend.record_task(rec.add)
     backend.flush()  # returns once the child has committed
+    return backend
+
+
+def test_batches_commit_in_a_child_process_that_ends_with_close(
+    started: RedunBackend, db_path: Path
+) -> None:
+    backend = started
     assert rows(db_path, "SELECT name FROM task") == [("add",)]
-    process = backend._writer._process  # (started by the first batch)
+    process = backend._writer._process  # (started by the first record)
     assert isinstance(process, WriteProcess)
     child = process._process
     assert child.pid != os.getpid() and child.poll() is None
@@ -54,11 +61,10 @@ def test_reading_starts_no_write_process(db_path: Path) -> None:
     backend.close()
 
 
-def test_a_killed_write_process_is_reported_at_flush(db_path: Path, rec: SimpleNamespace) -> None:
-    backend = RedunBackend(f"sqlite:///{db_path}")
-    backend.load()
-    backend.record_task(rec.add)
-    backend.flush()
+def test_a_killed_write_process_is_reported_at_flush(
+    started: RedunBackend, db_path: Path, rec: SimpleNamespace
+) -> None:
+    backend = started
     child = backend._writer._process._process
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
@@ -104,12 +110,11 @@ def test_reads_run_after_the_batches_sent_before_them(db_path: Path) -> None:
     process.close()
 
 
-def test_ctrl_c_leaves_the_write_process_to_its_parent(db_path: Path, rec: SimpleNamespace) -> None:
+def test_ctrl_c_leaves_the_write_process_to_its_parent(
+    started: RedunBackend, db_path: Path, rec: SimpleNamespace
+) -> None:
     """Ctrl-C signals the whole process group: the parent still records what it had."""
-    backend = RedunBackend(f"sqlite:///{db_path}")
-    backend.load()
-    backend.record_task(rec.add)
-    backend.flush()
+    backend = started
     os.kill(backend._writer._process._process.pid, signal.SIGINT)
     backend.record_task(rec.main)
     backend.close()
