@@ -22,6 +22,8 @@ MIME_PICKLE = "application/python-pickle"
 
 # Builtin types whose pickles cannot contain a Value, so validity checks skip them.
 _ATOMIC_TYPES = frozenset({int, float, str, bytes, bool, type(None), complex})
+# Their stored type names (``builtins.int``, ...): their stored data is a plain pickle.
+_PLAIN_TYPE_NAMES = frozenset(f"{cls.__module__}.{cls.__qualname__}" for cls in _ATOMIC_TYPES)
 
 
 class InvalidValueError(ValueError):
@@ -194,6 +196,8 @@ def serialize_value(value: Any) -> bytes:
 
 def deserialize_value(type_name: str, data: bytes) -> Any:
     """Inverse of :func:`serialize_value`; raises on data it cannot read."""
+    if type_name in _PLAIN_TYPE_NAMES:  # (most stored arguments and results: plain pickles)
+        return pickle.loads(data)
     cls = _CLASSES_BY_NAME.get(type_name)
     if cls is not None:
         return cls.deserialize(type_name, data)

@@ -8,7 +8,6 @@ SQLAlchemy queries share with this listing is defined here once.
 from __future__ import annotations
 
 import datetime as dt
-import pickle
 from collections.abc import Iterable
 from typing import Any
 
@@ -106,20 +105,12 @@ def _join_args(args: list[tuple[int | None, str | None, str]]) -> str:
     return ", ".join(preview if key is None else f"{key}={preview}" for key, preview in shown)
 
 
-_PLAIN_TYPES = frozenset(
-    f"builtins.{name}" for name in ("int", "str", "float", "bool", "bytes", "NoneType")
-)
-
-
 def preview_value(type_name: str | None, data: bytes | None, max_len: int = 200) -> str:
     """A short repr of a stored value (errors show the exception they carry)."""
     if type_name is None or data is None:
         return "<missing value>"
     try:
-        # (Plain values, most arguments, are plain pickles.)
-        value = (
-            pickle.loads(data) if type_name in _PLAIN_TYPES else deserialize_value(type_name, data)
-        )
+        value = deserialize_value(type_name, data)
     except Exception:
         return f"<{type_name}>"
     if type_name == ERROR_VALUE_TYPE and hasattr(value, "error"):
