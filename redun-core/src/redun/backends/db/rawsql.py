@@ -163,13 +163,13 @@ class RawStatements:
         if not changes:
             return getter
 
-        if len(changes) == 1 and changes[0][2]:  # (most tables with a time: one)
-            [(at, change, _)] = changes
+        if len(changes) == 1:  # (most tables with a time: one)
+            [(at, change, double)] = changes
+            copies = 2 if double else 1
 
             def convert_one(row: dict) -> tuple:
                 values = getter(row)
-                new = change(values[at])
-                return (*values[:at], new, new, *values[at + 1 :])
+                return (*values[:at], *(change(values[at]),) * copies, *values[at + 1 :])
 
             return convert_one
 
