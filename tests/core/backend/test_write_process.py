@@ -15,11 +15,6 @@ from redun.backends.db import RedunBackend
 from redun.backends.db.sqlite_process import StatementList, WriteProcess
 
 
-def rows(path: Path, sql: str) -> list[tuple]:
-    with sqlite3.connect(path) as conn:
-        return conn.execute(sql).fetchall()
-
-
 @pytest.fixture
 def started(db_path: Path, rec: SimpleNamespace) -> RedunBackend:
     """A backend on a file whose write process has committed a first record (task add)."""
@@ -31,10 +26,10 @@ def started(db_path: Path, rec: SimpleNamespace) -> RedunBackend:
 
 
 def test_batches_commit_in_a_child_process_that_ends_with_close(
-    started: RedunBackend, db_path: Path
+    started: RedunBackend, query
 ) -> None:
     backend = started
-    assert rows(db_path, "SELECT name FROM task") == [("add",)]
+    assert query("SELECT name FROM task") == [("add",)]
     process = backend._writer._process  # (started by the first record)
     assert isinstance(process, WriteProcess)
     child = process._process
@@ -62,7 +57,7 @@ def test_reading_starts_no_write_process(db_path: Path) -> None:
 
 
 def test_a_killed_write_process_is_reported_at_flush(
-    started: RedunBackend, db_path: Path, rec: SimpleNamespace
+    started: RedunBackend, rec: SimpleNamespace, query
 ) -> None:
     backend = started
     child = backend._writer._process._process
@@ -73,10 +68,10 @@ def test_a_killed_write_process_is_reported_at_flush(
         backend.flush()
     with pytest.raises(BackendError, match="write process ended"):  # and again at close
         backend.close()
-    assert rows(db_path, "SELECT name FROM task") == [("add",)]
+    assert query("SELECT name FROM task") == [("add",)]
 
 
-def test_a_failed_batch_leaves_nothing_and_later_batches_commit(db_path: Path) -> None:
+def test_a_failed_batch_leaves_nothing_and_later_batches_commit(db_path: Path, query) -> None:
     RedunBackend(f"sqlite:///{db_path}").upgrade()  # the schema
     process = WriteProcess(str(db_path), 5.0, ())
     failing = StatementList()
@@ -91,7 +86,7 @@ def test_a_failed_batch_leaves_nothing_and_later_batches_commit(db_path: Path) -
                      [("b" * 40, "second", "", ""), ("c" * 40, "third", "", "")])  # fmt: skip
     process.send(good.statements)
     process.close()
-    assert rows(db_path, "SELECT name FROM task ORDER BY name") == [("second",), ("third",)]
+    assert query("SELECT name FROM task ORDER BY name") == [("second",), ("third",)]
 
 
 def test_reads_run_after_the_batches_sent_before_them(db_path: Path) -> None:
@@ -111,11 +106,11 @@ def test_reads_run_after_the_batches_sent_before_them(db_path: Path) -> None:
 
 
 def test_ctrl_c_leaves_the_write_process_to_its_parent(
-    started: RedunBackend, db_path: Path, rec: SimpleNamespace
+    started: RedunBackend, rec: SimpleNamespace, query
 ) -> None:
     """Ctrl-C signals the whole process group: the parent still records what it had."""
     backend = started
     os.kill(backend._writer._process._process.pid, signal.SIGINT)
     backend.record_task(rec.main)
     backend.close()
-    assert sorted(rows(db_path, "SELECT name FROM task")) == [("add",), ("main",)]
+    assert sorted(query("SELECT name FROM task")) == [("add",), ("main",)]
