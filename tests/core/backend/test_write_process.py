@@ -12,7 +12,7 @@ import pytest
 
 from redun.backends.base import BackendError
 from redun.backends.db import RedunBackend
-from redun.backends.db.sqlite_process import StatementList, WriteProcess
+from redun.backends.db.sqlite_process import SqliteProcess, StatementList
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def test_batches_commit_in_a_child_process_that_ends_with_close(
     backend = started
     assert query("SELECT name FROM task") == [("add",)]
     process = backend._writer._process  # (started by the first record)
-    assert isinstance(process, WriteProcess)
+    assert isinstance(process, SqliteProcess)
     child = process._process
     assert child.pid != os.getpid() and child.poll() is None
     backend.close()
@@ -52,7 +52,7 @@ def test_reading_starts_no_write_process(db_path: Path) -> None:
     backend.load()
     backend.get_evaluations(["e" * 40])
     backend.flush()
-    assert not isinstance(backend._writer._process, WriteProcess)
+    assert not isinstance(backend._writer._process, SqliteProcess)
     backend.close()
 
 
@@ -73,7 +73,7 @@ def test_a_killed_write_process_is_reported_at_flush(
 
 def test_a_failed_batch_leaves_nothing_and_later_batches_commit(db_path: Path, query) -> None:
     RedunBackend(f"sqlite:///{db_path}").upgrade()  # the schema
-    process = WriteProcess(str(db_path), 5.0, ())
+    process = SqliteProcess(str(db_path), 5.0, ())
     failing = StatementList()
     failing.execute("INSERT INTO task (hash, name, namespace, source) VALUES (?, ?, ?, ?)",
                     ("a" * 40, "first", "", ""))  # fmt: skip
@@ -91,7 +91,7 @@ def test_a_failed_batch_leaves_nothing_and_later_batches_commit(db_path: Path, q
 
 def test_reads_run_after_the_batches_sent_before_them(db_path: Path) -> None:
     RedunBackend(f"sqlite:///{db_path}").upgrade()
-    process = WriteProcess(str(db_path), 5.0, ())
+    process = SqliteProcess(str(db_path), 5.0, ())
     batch = StatementList()
     batch.execute("INSERT INTO task (hash, name, namespace, source) VALUES (?, ?, ?, ?)",
                   ("a" * 40, "first", "", ""))  # fmt: skip

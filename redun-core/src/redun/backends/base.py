@@ -173,6 +173,11 @@ class Backend(abc.ABC):
         """Remember a task's immediate result (a value or an expression) for ``eval_hash``."""
 
     # Reads: cache lookups ---------------------------------------------------------
+    def prefetch_evaluations(self, eval_hashes: list[str]) -> None:
+        """A hint: :meth:`get_evaluations` will soon be asked for ``eval_hashes`` (a
+        backend may start the lookup meanwhile). Does nothing by default."""
+        return None
+
     @abc.abstractmethod
     def get_evaluations(self, eval_hashes: list[str]) -> dict[str, tuple[str, Any]]:
         """Map each eval_hash found to (value_hash, value); unreadable values are left out."""

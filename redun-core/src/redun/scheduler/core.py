@@ -437,6 +437,11 @@ class Scheduler:
         # rows get written whole) instead of waiting for a huge fan-out to be submitted.
         jobs = self._to_check[:CHECK_BATCH]
         del self._to_check[:CHECK_BATCH]
+        if self._to_check:  # the backend may look the next slice up while this one runs
+            upcoming = self._to_check[:CHECK_BATCH]
+            self.backend.prefetch_evaluations(
+                [job.eval_hash for job in upcoming if not self._plan(job.task).shallow_check]
+            )
         shallow = [j for j in jobs if self._plan(j.task).shallow_check]
         full = [j for j in jobs if not self._plan(j.task).shallow_check]
         for job in shallow:

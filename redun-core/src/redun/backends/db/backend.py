@@ -121,8 +121,10 @@ class RedunBackend(Backend):
 
     def close(self) -> None:
         writer, self._writer = self._writer, None
-        self._reader = None
+        reader, self._reader = self._reader, None
         try:
+            if reader is not None:
+                reader.close()
             if writer is not None:
                 writer.close()
         finally:
@@ -165,6 +167,10 @@ class RedunBackend(Backend):
         self._put(EvaluationRecord(eval_hash, task_hash, args_hash, result))
 
     # Reads --------------------------------------------------------------------------
+    def prefetch_evaluations(self, eval_hashes: list[str]) -> None:
+        with self._errors():
+            self._cache_reader().prefetch_evaluations(list(dict.fromkeys(eval_hashes)))
+
     def get_evaluations(self, eval_hashes: list[str]) -> dict[str, tuple[str, Any]]:
         found: dict[str, tuple[str, Any]] = {}
         with self._errors():

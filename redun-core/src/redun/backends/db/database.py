@@ -16,7 +16,7 @@ from redun.backends.db.uri import DBUri
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from redun.backends.db.sqlite_process import WriteProcess
+    from redun.backends.db.sqlite_process import SqliteProcess
 
 
 class Database(Protocol):
@@ -38,8 +38,9 @@ class Database(Protocol):
     def read_cursor(self) -> AbstractContextManager[Any]:
         """A DBAPI cursor for cache reads."""
 
-    def start_write_process(self) -> WriteProcess | None:
-        """A process to run the writer's batches in; None: the writer thread runs them."""
+    def start_process(self, role: str) -> SqliteProcess | None:
+        """A child process for the writer's batches (``role`` "write") or for cache
+        lookups ("lookup"); None: this process does that work itself."""
 
     def engine(self) -> Engine:
         """A SQLAlchemy engine on the same database (imports SQLAlchemy)."""

@@ -75,8 +75,9 @@ class PostgresDatabase:
             finally:
                 cursor.close()
 
-    def start_write_process(self) -> None:
-        """None: the writer thread writes itself (the server already works beside it)."""
+    def start_process(self, role: str) -> None:
+        """None: the writer and the cache reader use this process's connections (the
+        server already works beside it)."""
         return None
 
     def close(self) -> None:

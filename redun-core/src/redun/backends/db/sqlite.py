@@ -27,7 +27,7 @@ from redun.backends.db.versions import CURRENT_VERSION, check_revision, not_redu
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from redun.backends.db.sqlite_process import WriteProcess
+    from redun.backends.db.sqlite_process import SqliteProcess
 
 SCHEMA_SCRIPT = Path(__file__).with_name("schema") / "sqlite_3_5.sql"
 BUSY_TIMEOUT = 60.0  # seconds to wait for another process's write lock
@@ -241,13 +241,15 @@ class SQLiteDatabase:
             finally:
                 cursor.close()
 
-    def start_write_process(self) -> WriteProcess | None:
-        """A child process for the writer's batches (None for an in-memory database)."""
+    def start_process(self, role: str) -> SqliteProcess | None:
+        """A child process on the file: for the writer's batches (``role`` "write") or
+        for cache lookups ("lookup", read-only). None for an in-memory database."""
         if self.path is None:
             return None
-        from redun.backends.db.sqlite_process import WriteProcess
+        from redun.backends.db.sqlite_process import SqliteProcess
 
-        return WriteProcess(os.path.abspath(self.path), BUSY_TIMEOUT, _PRAGMAS)
+        pragmas = _PRAGMAS if role == "write" else (*_PRAGMAS, "PRAGMA query_only=ON")
+        return SqliteProcess(os.path.abspath(self.path), BUSY_TIMEOUT, pragmas, role)
 
     def reader_connection(self) -> sqlite3.Connection:
         """The connection cache reads use (opened on first use)."""

@@ -1,16 +1,17 @@
-"""A SQLite record's writes, run in a process of their own.
+"""A SQLite record's own child process: it commits the writer's batches and runs
+queries, off this process's GIL.
 
 SQLite's work for a big run (index pages of random keys in every table) takes
-about as long as the scheduler's own Python, and on the writer *thread* the two
-take turns on one GIL. In a child process they run side by side: the writer
-thread only turns records into statements and sends them down a pipe.
+about as long as the scheduler's own Python, and on a thread the two take turns
+on one GIL. In a child process they run side by side: the writer thread only
+turns records into statements and sends them down a pipe, and the cache reader
+asks for the next slice of lookups while the scheduler works through this one.
 
 The child runs ``sqlite_worker.py`` as a plain script (standard library only,
 ready in milliseconds). Requests are numbered and answered in order;
-:meth:`WriteProcess.sync` waits until every batch sent so far is committed and
-raises the first error any of them met. The writer's own reads (which reused
-calls the record lacks) go to the child too, through :meth:`WriteProcess.cursor`:
-on the parent's threads, a query's every row would wait for the GIL.
+:meth:`SqliteProcess.sync` waits until every batch sent so far is committed and
+raises the first error any of them met; :meth:`SqliteProcess.request` sends a
+query and :meth:`SqliteProcess.answer` waits for its rows.
 """
 
 from __future__ import annotations
@@ -44,9 +45,9 @@ class StatementList:
 
 
 class ReadCursor:
-    """A DBAPI-like cursor whose queries the write process runs (for ``RawStatements``)."""
+    """A DBAPI-like cursor whose queries a SqliteProcess runs (for ``RawStatements``)."""
 
-    def __init__(self, process: WriteProcess) -> None:
+    def __init__(self, process: SqliteProcess) -> None:
         self._process = process
         self._rows: list[tuple] = []
 
@@ -58,13 +59,17 @@ class ReadCursor:
         return rows
 
 
-class WriteProcess:
-    """The child process that commits batches of statements to one SQLite file.
+class SqliteProcess:
+    """A child process with its own connection to one SQLite file.
 
-    ``send`` is called from one thread (the writer's); ``sync`` and ``close`` from it too.
+    Each instance has one user thread at a time (the writer's, or the cache reader's
+    caller): ``send``, ``request``, ``answer``, ``sync`` and ``close`` come from it.
     """
 
-    def __init__(self, path: str, timeout: float, pragmas: Iterable[str]) -> None:
+    def __init__(
+        self, path: str, timeout: float, pragmas: Iterable[str], role: str = "write"
+    ) -> None:
+        self.role = role  # what the process is for, in messages: "write" or "lookup"
         settings = json.dumps({"path": path, "timeout": timeout, "pragmas": list(pragmas)})
         try:
             self._process = subprocess.Popen(
@@ -74,18 +79,18 @@ class WriteProcess:
                 stderr=subprocess.PIPE,
             )
         except OSError as error:
-            raise BackendError(f"cannot start the record's write process: {error}") from None
+            raise BackendError(f"cannot start the record's {role} process: {error}") from None
         # Written with os.write, never through a buffer a forked child could flush again.
         self._stdin_fd = self._process.stdin.fileno()  # type: ignore[union-attr]
         self._sent = 0  # requests sent
         self._done = 0  # requests answered
         self._error: BaseException | None = None  # of a batch
-        self._reading = 0  # the number of the read waiting for its answer
-        self._read: tuple[int, BaseException | None, Any] | None = None  # (its answer)
+        self._queries: set[int] = set()  # numbers of the queries not answered yet
+        self._replies: dict[int, tuple[BaseException | None, Any]] = {}  # (and their answers)
         self._ended = False  # the child stopped answering (it exited)
         self._changed = threading.Condition()
         self._answers = threading.Thread(
-            target=self._read_answers, name="redun-db-write-answers", daemon=True
+            target=self._read_answers, name=f"redun-db-{role}-answers", daemon=True
         )
         self._answers.start()
 
@@ -97,18 +102,28 @@ class WriteProcess:
 
     def read(self, sql: str, params: Any = ()) -> list[tuple]:
         """The rows of one query, run by the child after the batches sent before it."""
+        return self.answer(self.request(sql, params))
+
+    def request(self, sql: str, params: Any = ()) -> int:
+        """Send one query without waiting; its number, for :meth:`answer`."""
         self._sent += 1
-        number = self._reading = self._sent
+        number = self._sent
+        self._queries.add(number)
         if not self._write(encode((number, "read", (sql, params)))):
-            self.sync()
+            self.sync()  # raises why the child is gone
+        return number
+
+    def answer(self, number: int) -> list[tuple]:
+        """The rows of query ``number`` (waiting for them); raises the query's error."""
         with self._changed:
             while self._done < number and not self._ended:
                 self._changed.wait()
-            answer, self._read = self._read, None
-        if answer is None or answer[0] != number:
+            self._queries.discard(number)
+            reply = self._replies.pop(number, None)
+        if reply is None:
             self.sync()  # raises why the child is gone
-            raise BackendError("the record's write process did not answer a query")
-        _, error, rows = answer
+            raise BackendError(f"the record's {self.role} process did not answer a query")
+        error, rows = reply
         if error is not None:
             raise error
         return rows
@@ -159,7 +174,7 @@ class WriteProcess:
         code = self._process.wait()
         text = self._process.stderr.read().decode(errors="replace").strip()  # type: ignore[union-attr]
         reason = f": {text.splitlines()[-1]}" if text else ""
-        return f"the record's write process ended unexpectedly (exit code {code}){reason}"
+        return f"the record's {self.role} process ended unexpectedly (exit code {code}){reason}"
 
     def _read_answers(self) -> None:
         source = self._process.stdout
@@ -174,9 +189,9 @@ class WriteProcess:
                     self._changed.notify_all()
                     self._process.stdout.close()  # type: ignore[union-attr]
                     return
-                self._done, error, _ = answer
-                if self._done == self._reading:
-                    self._read = answer
+                self._done, error, rows = answer
+                if self._done in self._queries:
+                    self._replies[self._done] = (error, rows)
                 elif error is not None and self._error is None:
                     self._error = error
                 self._changed.notify_all()

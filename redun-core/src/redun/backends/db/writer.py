@@ -23,7 +23,7 @@ from redun.backends.db.batch import Batch, WaitingJobs, Written
 from redun.backends.db.database import Database
 from redun.backends.db.errors import describe_error
 from redun.backends.db.rawsql import RawStatements
-from redun.backends.db.sqlite_process import StatementList, WriteProcess
+from redun.backends.db.sqlite_process import SqliteProcess, StatementList
 
 _STOP = object()
 _NOT_STARTED = object()
@@ -55,7 +55,7 @@ class BatchWriter:
         self._written = Written()
         self._error: BaseException | None = None
         self._raw = RawStatements(database.dialect)
-        self._process: WriteProcess | None | object = _NOT_STARTED  # (at the first record)
+        self._process: SqliteProcess | None | object = _NOT_STARTED  # (at the first record)
         self._stopped = False
         self._dead = False  # the thread ended on an error outside a batch
         self._marking = threading.Lock()  # a flush marker is never queued after the thread died
@@ -138,7 +138,7 @@ class BatchWriter:
     def _run(self) -> None:
         try:
             self._write_batches()
-            if isinstance(self._process, WriteProcess):
+            if isinstance(self._process, SqliteProcess):
                 self._process.close()
         except BaseException as error:  # a bug here must not lose records silently
             if self._error is None:
@@ -186,7 +186,7 @@ class BatchWriter:
 
     def _sync(self) -> None:
         """Wait for the write process to commit what it was sent (keeping its error)."""
-        if isinstance(self._process, WriteProcess):
+        if isinstance(self._process, SqliteProcess):
             try:
                 self._process.sync()
             except BaseException as error:
@@ -196,14 +196,14 @@ class BatchWriter:
     def _start_process(self) -> None:
         """Start the write process (not at load: reading commands write nothing)."""
         try:
-            self._process = self._database.start_write_process()
+            self._process = self._database.start_process("write")
         except BackendError:  # (no interpreter to start, say): this thread writes
             self._process = None
 
     def _write(self, batch: Batch, flushing: bool = False) -> None:
         if self._process is _NOT_STARTED:
             self._start_process()
-        if not isinstance(self._process, WriteProcess):
+        if not isinstance(self._process, SqliteProcess):
             with self._database.transaction() as cursor:
                 self._write_rows(cursor, cursor, batch)
             return
