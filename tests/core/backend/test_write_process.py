@@ -12,7 +12,7 @@ import pytest
 
 from redun.backends.base import BackendError
 from redun.backends.db import RedunBackend
-from redun.backends.db.sqlite_process import SqliteProcess, StatementList
+from redun.backends.db.sqlite_process import PIPE_SIZE, SqliteProcess, StatementList
 
 
 @pytest.fixture
@@ -96,9 +96,8 @@ def test_reads_run_after_the_batches_sent_before_them(db_path: Path) -> None:
     batch.execute("INSERT INTO task (hash, name, namespace, source) VALUES (?, ?, ?, ?)",
                   ("a" * 40, "first", "", ""))  # fmt: skip
     process.send(batch.statements)
-    cursor = process.cursor()
-    cursor.execute("SELECT name FROM task WHERE hash IN (?, ?)", ("a" * 40, "b" * 40))
-    assert cursor.fetchall() == [("first",)]
+    rows = process.read("SELECT name FROM task WHERE hash IN (?, ?)", ("a" * 40, "b" * 40))
+    assert rows == [("first",)]
     with pytest.raises(sqlite3.OperationalError, match="no such table: nope"):
         process.read("SELECT * FROM nope")
     process.sync()  # a failed read is the reader's error, not a batch's
@@ -114,3 +113,12 @@ def test_ctrl_c_leaves_the_write_process_to_its_parent(
     backend.record_task(rec.main)
     backend.close()
     assert sorted(query("SELECT name FROM task")) == [("add",), ("main",)]
+
+
+def test_the_pipes_to_the_child_hold_a_whole_slice(started: RedunBackend) -> None:
+    """1 MiB pipes: a batch or a slice of lookups never waits for the other side to read."""
+    fcntl = pytest.importorskip("fcntl")
+    child = started._writer._process._process
+    for pipe in (child.stdin, child.stdout):
+        assert fcntl.fcntl(pipe.fileno(), fcntl.F_GETPIPE_SZ) == PIPE_SIZE
+    started.close()

@@ -60,6 +60,9 @@ def chunks(items: list[str], size: int = IN_CHUNK) -> Iterator[list[str]]:
         yield items[start : start + size]
 
 
+_EXISTING_CALLS_SQLITE = (
+    "SELECT group_concat(call_hash, ',') FROM call_node WHERE call_hash IN ({marks})"
+)
 # A time column's placeholder on SQLite: the text of the microseconds given twice.
 SQLITE_TIME = (
     "strftime('%Y-%m-%d %H:%M:%S', ? / 1000000, 'unixepoch') || printf('.%06d', ? % 1000000)"
@@ -199,8 +202,15 @@ class RawStatements:
         found: set[str] = set()
         for chunk in chunks(call_hashes):
             marks = ", ".join([self._mark] * len(chunk))
-            cursor.execute(f"SELECT call_hash FROM call_node WHERE call_hash IN ({marks})", chunk)
-            found.update(row[0] for row in cursor.fetchall())
+            if self._postgres:
+                cursor.execute(
+                    f"SELECT call_hash FROM call_node WHERE call_hash IN ({marks})", chunk
+                )
+                found.update(row[0] for row in cursor.fetchall())
+            else:  # one row: sqlite3 takes the GIL back once per row, not per hash
+                cursor.execute(_EXISTING_CALLS_SQLITE.format(marks=marks), chunk)
+                (joined,) = cursor.fetchone()
+                found.update(joined.split(",") if joined else ())
         return found
 
     def execute(self, cursor: Any, table: str, rows: list[dict]) -> None:

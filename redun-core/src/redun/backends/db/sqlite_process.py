@@ -44,19 +44,19 @@ class StatementList:
         self.statements.append((sql, list(seq_of_params), True))
 
 
-class ReadCursor:
-    """A DBAPI-like cursor whose queries a SqliteProcess runs (for ``RawStatements``)."""
+# Pipes this large hold a slice of lookups and its answers, or a batch being built while
+# the child commits the one before, without either side stopping to wait for the other.
+PIPE_SIZE = 1 << 20
 
-    def __init__(self, process: SqliteProcess) -> None:
-        self._process = process
-        self._rows: list[tuple] = []
 
-    def execute(self, sql: str, params: Any = ()) -> None:
-        self._rows = self._process.read(sql, params)
+def _widen(fd: int) -> None:
+    """Grow a pipe's buffer to PIPE_SIZE where the system allows (Linux); else leave it."""
+    try:
+        import fcntl
 
-    def fetchall(self) -> list[tuple]:
-        rows, self._rows = self._rows, []
-        return rows
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+    except (ImportError, AttributeError, OSError):  # not Linux, or above pipe-max-size
+        pass
 
 
 class SqliteProcess:
@@ -82,6 +82,8 @@ class SqliteProcess:
             raise BackendError(f"cannot start the record's {role} process: {error}") from None
         # Written with os.write, never through a buffer a forked child could flush again.
         self._stdin_fd = self._process.stdin.fileno()  # type: ignore[union-attr]
+        for pipe in (self._process.stdin, self._process.stdout):
+            _widen(pipe.fileno())  # type: ignore[union-attr]
         self._sent = 0  # requests sent
         self._done = 0  # requests answered
         self._error: BaseException | None = None  # of a batch
@@ -127,10 +129,6 @@ class SqliteProcess:
         if error is not None:
             raise error
         return rows
-
-    def cursor(self) -> ReadCursor:
-        """A cursor for the writer's reads."""
-        return ReadCursor(self)
 
     def sync(self) -> None:
         """Wait until every batch sent so far is committed; raise the first error (once)."""

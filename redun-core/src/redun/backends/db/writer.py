@@ -172,7 +172,7 @@ class BatchWriter:
                     batch.hold_back_unfinished()
                     batch.add_waiting(before=time.monotonic() - WAIT_FOR_END)
                 if batch:
-                    self._write(batch, flushing=bool(markers or stop))
+                    self._write(batch)
                     self._written.update(batch)
                     self.batches_written += 1
             except BaseException as error:  # kept for the next flush()/close()
@@ -200,27 +200,30 @@ class BatchWriter:
         except BackendError:  # (no interpreter to start, say): this thread writes
             self._process = None
 
-    def _write(self, batch: Batch, flushing: bool = False) -> None:
+    def _write(self, batch: Batch) -> None:
         if self._process is _NOT_STARTED:
             self._start_process()
         if not isinstance(self._process, SqliteProcess):
             with self._database.transaction() as cursor:
-                self._write_rows(cursor, cursor, batch)
+                self._add_missing_reused_calls(cursor, batch)
+                self._write_rows(cursor, batch)
             return
-        statements = StatementList()
-        if flushing and batch.reused_calls:
-            # Whoever flushes waits: this process's reader finds the calls at once, with
-            # no GIL to share and no wait behind the child's commit of the last batch.
+        if batch.reused_calls:
+            # Looked up on this process's own connection: one aggregated row a query (the
+            # GIL stays free while SQLite works), never queued behind the write process's
+            # commits. Committed rows suffice: the calls this writer sent are in _written.
             with self._database.read_cursor() as cursor:
-                self._write_rows(cursor, statements, batch)
-        else:
-            self._write_rows(self._process.cursor(), statements, batch)
+                self._add_missing_reused_calls(cursor, batch)
+        statements = StatementList()
+        self._write_rows(statements, batch)
         self._process.send(statements.statements)
 
-    def _write_rows(self, reader: Any, writer: Any, batch: Batch) -> None:
+    def _add_missing_reused_calls(self, cursor: Any, batch: Batch) -> None:
+        # Calls reused from the cache are nearly always recorded already: look them up by
+        # key and write rows only for the missing ones.
         if batch.reused_calls:
-            # Calls reused from the cache are nearly always recorded already: look them up
-            # by key and write rows only for the missing ones.
-            batch.add_reused_calls(self._raw.existing_calls(reader, list(batch.reused_calls)))
+            batch.add_reused_calls(self._raw.existing_calls(cursor, list(batch.reused_calls)))
+
+    def _write_rows(self, writer: Any, batch: Batch) -> None:
         for table, rows in batch.table_rows():
             self._raw.execute(writer, table, rows)
