@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import datetime as dt
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +53,7 @@ class CallRecord:
     # if the record turns out not to hold the call already.
     arguments: list[ArgumentRecord] | Callable[[], list[ArgumentRecord]]
     child_call_hashes: list[str]
-    subtree_task_hashes: set[str]
+    subtree_task_hashes: AbstractSet[str]  # (a set or a frozenset)
     timestamp: dt.datetime
     # True for a call reused from the cache: the record most likely has it already.
     reused: bool = False

@@ -442,8 +442,10 @@ class Scheduler:
             self.backend.prefetch_evaluations(
                 [job.eval_hash for job in upcoming if not self._plan(job.task).shallow_check]
             )
-        shallow = [j for j in jobs if self._plan(j.task).shallow_check]
-        full = [j for j in jobs if not self._plan(j.task).shallow_check]
+        shallow: list[Job] = []
+        full: list[Job] = []
+        for job in jobs:
+            (shallow if self._plan(job.task).shallow_check else full).append(job)
         for job in shallow:
             if not self._try_shallow_cache(job):
                 full.append(job)

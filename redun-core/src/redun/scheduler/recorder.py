@@ -201,7 +201,7 @@ class Recorder:
                 result=ValueRecord(value_hash, value, data),
                 arguments=arguments,
                 child_call_hashes=child_hashes,
-                subtree_task_hashes=set(job.subtree_tasks),
+                subtree_task_hashes=job.subtree_tasks,
                 timestamp=utcnow(),
                 reused=reused,
             )
