@@ -56,12 +56,12 @@ def watch_writes():
         raw = backend._writer._raw
         original = raw.execute
 
-        def execute(cursor, table, rows):  # noqa: ANN001, ANN202
+        def execute(cursor, table, rows, one_row=False):  # noqa: ANN001, ANN202
             if rows:
                 seen.append((table, len(rows)))
                 if on_write is not None:
                     on_write(table, rows)
-            original(cursor, table, rows)
+            original(cursor, table, rows, one_row)
 
         raw.execute = execute
         return seen

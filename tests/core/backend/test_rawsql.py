@@ -83,7 +83,8 @@ def dump(path: Path) -> dict[str, list[tuple]]:
         return result
 
 
-def test_every_table_is_stored_as_sqlalchemy_stores_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("one_row", [False, True], ids=["multi-row", "one-row"])
+def test_every_table_is_stored_as_sqlalchemy_stores_it(tmp_path: Path, one_row: bool) -> None:
     assert set(ROWS) == set(COLUMNS)
     ours, theirs = fresh_db(tmp_path / "raw.db"), fresh_db(tmp_path / "sqlalchemy.db")
 
@@ -91,7 +92,7 @@ def test_every_table_is_stored_as_sqlalchemy_stores_it(tmp_path: Path) -> None:
     conn = sqlite3.connect(ours)
     cursor = conn.cursor()
     for table, rows in ROWS.items():
-        raw.execute(cursor, table, rows)
+        raw.execute(cursor, table, rows, one_row)
     raw.execute(cursor, "job_update", [JOB_UPDATE])
     conn.commit()
     conn.close()

@@ -213,8 +213,13 @@ class RawStatements:
                 found.update(joined.split(",") if joined else ())
         return found
 
-    def execute(self, cursor: Any, table: str, rows: list[dict]) -> None:
-        """Write ``rows`` to ``table``: multi-row INSERTs, or executemany for updates."""
+    def execute(self, cursor: Any, table: str, rows: list[dict], one_row: bool = False) -> None:
+        """Write ``rows`` to ``table``: multi-row INSERTs, or executemany for updates.
+
+        With ``one_row``, executemany of the one-row INSERT: dearer where each row's step
+        retakes the GIL, cheaper (SQLite prepares one short statement, not a long one per
+        chunk) in the write process, which has no GIL to share.
+        """
         if not rows:
             return
         if table not in COLUMNS:  # updates
@@ -224,6 +229,9 @@ class RawStatements:
         if key is not None:  # one statement must not upsert a key twice (PostgreSQL refuses)
             rows = list({row[key]: row for row in rows}.values())
         tuples = self.rows(table, rows)
+        if one_row:
+            cursor.executemany(self.sql[table], tuples)
+            return
         for start in range(0, len(tuples), ROWS_PER_STATEMENT):
             chunk = tuples[start : start + ROWS_PER_STATEMENT]
             params = [value for row in chunk for value in row]

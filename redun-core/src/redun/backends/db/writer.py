@@ -215,7 +215,7 @@ class BatchWriter:
             with self._database.read_cursor() as cursor:
                 self._add_missing_reused_calls(cursor, batch)
         statements = StatementList()
-        self._write_rows(statements, batch)
+        self._write_rows(statements, batch, one_row=True)
         self._process.send(statements.statements)
 
     def _add_missing_reused_calls(self, cursor: Any, batch: Batch) -> None:
@@ -224,6 +224,6 @@ class BatchWriter:
         if batch.reused_calls:
             batch.add_reused_calls(self._raw.existing_calls(cursor, list(batch.reused_calls)))
 
-    def _write_rows(self, writer: Any, batch: Batch) -> None:
+    def _write_rows(self, writer: Any, batch: Batch, one_row: bool = False) -> None:
         for table, rows in batch.table_rows():
-            self._raw.execute(writer, table, rows)
+            self._raw.execute(writer, table, rows, one_row)
