@@ -45,6 +45,12 @@ def read_job_lines(cursor: Any, limit: int | None = None) -> list[JobLine]:
     rows = cursor.fetchall()
     cursor.execute(_TASK_NAMES_SQL)
     names = {task_hash: full_name(name, namespace) for task_hash, name, namespace in cursor}
+    return named_job_lines(rows, names)
+
+
+def named_job_lines(rows: Iterable[tuple], names: dict[str, str]) -> list[JobLine]:
+    """Job lines from (id, status, start, task hash, call hash) rows: the task hash becomes
+    the task's full name (its first 8 characters if the record lacks the task)."""
     return [
         (job_id, status, start, names.get(task_hash) or task_hash[:8], call_hash)
         for job_id, status, start, task_hash, call_hash in rows

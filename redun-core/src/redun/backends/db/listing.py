@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Select, and_, false, func, not_, or_, select
 
 from redun.backends.db import queries
 from redun.backends.db.joblines import JOB_STATUSES as JOB_STATUSES
-from redun.backends.db.joblines import JobLine
+from redun.backends.db.joblines import JobLine, named_job_lines
 from redun.backends.db.queries import (
     JOB_COLUMNS,
     ExecutionInfo,
@@ -194,11 +194,7 @@ def list_job_lines(conn: Connection, f: RecordFilter, limit: int | None = None) 
     columns = (job_t.c.id, queries.job_status_column(), job_t.c.start_time, job_t.c.task_hash)
     stmt = job_query(conn, f).with_only_columns(*columns, job_t.c.call_hash)
     rows = fetch_rows(conn, stmt.order_by(job_t.c.start_time.desc()).limit(limit))
-    names = queries.task_names(conn) if rows else {}
-    return [
-        (job_id, status, start, names.get(task_hash) or task_hash[:8], call_hash)
-        for job_id, status, start, task_hash, call_hash in rows
-    ]
+    return named_job_lines(rows, queries.task_names(conn) if rows else {})
 
 
 def _call_hashes_by_values(f: RecordFilter) -> Select | None:
