@@ -84,8 +84,6 @@ def sqlite_time(value: dt.datetime | None) -> str | None:
     """The text SQLite records hold for a UTC time (naive or aware): always with microseconds."""
     if value is None:
         return None
-    if value.tzinfo is dt.timezone.utc:  # the scheduler's own times: cut off "+00:00"
-        return value.isoformat(" ", "microseconds")[:26]
     if value.tzinfo is not None:
         value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
     return value.isoformat(" ", "microseconds")
