@@ -449,8 +449,10 @@ def test_timer_calls_in_due_order_and_skips_cancelled():
     timer = Timer()
     calls: list[str] = []
     done = threading.Event()
-    timer.call_later(0.03, lambda: (calls.append("late"), done.set()))
-    timer.call_later(0.01, lambda: calls.append("early"))
-    timer.call_later(0.02, lambda: calls.append("cancelled")).cancel()
+    # Due times 0.1 s apart: the calls below are scheduled one after the other, and the first
+    # one starts the timer's thread, which on a loaded machine took over 20 ms.
+    timer.call_later(0.3, lambda: (calls.append("late"), done.set()))
+    timer.call_later(0.1, lambda: calls.append("early"))
+    timer.call_later(0.2, lambda: calls.append("cancelled")).cancel()
     assert done.wait(2)
     assert calls == ["early", "late"]
