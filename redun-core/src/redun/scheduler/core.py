@@ -14,7 +14,6 @@ import gc
 import queue
 import uuid
 from collections.abc import Iterable
-from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from redun import nested, promise
@@ -33,6 +32,7 @@ from redun.expression import (
     has_expression,
     is_expression,
 )
+from redun.handle import handles_in_use
 from redun.hashing import hash_arguments, hash_call_node, hash_eval
 from redun.promise import Promise
 from redun.scheduler.config import SchedulerConfig
@@ -44,7 +44,7 @@ from redun.scheduler.errors import (
 )
 from redun.scheduler.guards import JobGuards
 from redun.scheduler.handles import HandleTracker
-from redun.scheduler.job import CACHED, DONE, FAILED, RUNNING, Job, fill_job_info
+from redun.scheduler.job import CACHED, DONE, EMPTY, FAILED, RUNNING, Job, fill_job_info
 from redun.scheduler.recorder import Recorder
 from redun.scheduler.report import Reporter, logger
 from redun.task import Task, get_task_registry
@@ -295,7 +295,7 @@ class Scheduler:
             return state[1]
         if type(expr) is TaskExpression:
             arguments = _call_arguments(expr)
-            if not has_expression(arguments):
+            if _concrete(*arguments):
                 # Concrete arguments: start the job now; nothing nests, so nothing recurses.
                 try:
                     job_promise = self._start_job(expr, arguments, parent)
@@ -381,11 +381,15 @@ class Scheduler:
     def _start_job(self, expr: TaskExpression, args_kwargs: tuple, parent: Job | None) -> Promise:
         if self._failing:
             raise JobCancelledError("cancelled: the execution already failed")
-        args, kwargs = self.handles.fork_arguments(parent, *args_kwargs)
+        args, kwargs = args_kwargs
+        if handles_in_use():
+            args, kwargs = self.handles.fork_arguments(parent, args, kwargs)
         task = expr.task
-        plan = self._plan(task)
+        plan = self._plans.get(id(task))
+        if plan is None or plan.task is not task:
+            plan = self._plan(task)
         arg_hashes = [get_value_hash(a) for a in args]
-        kwarg_hashes = {k: get_value_hash(v) for k, v in kwargs.items()} if kwargs else _NOTHING
+        kwarg_hashes = {k: get_value_hash(v) for k, v in kwargs.items()} if kwargs else EMPTY
         if plan.config_args:
             args_hash = task.args_hash(args, kwargs)
         else:
@@ -398,7 +402,7 @@ class Scheduler:
             if existing is not None:
                 expr.__dict__["_redun_job"] = existing
                 if parent is not None:
-                    parent.children.setdefault(existing.id, existing)
+                    _children(parent).setdefault(existing.id, existing)
                 return existing.promise
 
         job = Job(task, expr, parent, self._execution_id, args, kwargs)
@@ -410,8 +414,9 @@ class Scheduler:
             self._jobs_by_eval[eval_hash] = job
         self._open_jobs[job.id] = job
         if parent is not None:
-            parent.children[job.id] = job
-            self._recorder.job_started(parent)  # a child's row needs its parent's row first
+            _children(parent)[job.id] = job
+            if not parent.recorded:  # a child's row needs its parent's row first
+                self._recorder.job_started(parent)
         else:
             self._recorder.job_started(job)
 
@@ -423,13 +428,19 @@ class Scheduler:
 
     @staticmethod
     def _upstream_calls(expr: TaskExpression) -> dict[int | str, Any]:
-        upstream: dict[int | str, Any] = {}
+        upstream: dict[int | str, Any] = EMPTY
         for position, arg in enumerate(expr.args):
-            if isinstance(arg, TaskExpression) and "_redun_job" in arg.__dict__:
-                upstream[position] = arg.__dict__["_redun_job"]
+            if type(arg) not in _ATOMS and isinstance(arg, TaskExpression):
+                job = arg.__dict__.get("_redun_job")
+                if job is not None:
+                    upstream = upstream or {}
+                    upstream[position] = job
         for key, arg in expr.kwargs.items():
-            if isinstance(arg, TaskExpression) and "_redun_job" in arg.__dict__:
-                upstream[key] = arg.__dict__["_redun_job"]
+            if type(arg) not in _ATOMS and isinstance(arg, TaskExpression):
+                job = arg.__dict__.get("_redun_job")
+                if job is not None:
+                    upstream = upstream or {}
+                    upstream[key] = job
         return upstream
 
     def _check_cache_batch(self) -> None:
@@ -572,15 +583,18 @@ class Scheduler:
     ) -> None:
         """Give ``job`` its call hash (a Merkle hash over its children) and record the call."""
         task_hash = job.task.hash
-        children = [c for c in job.children.values() if c.call_hash is not None]
-        job.call_hash = hash_call_node(
-            task_hash, job.args_hash, value_hash, [c.call_hash for c in children]
-        )
-        subtree = {task_hash}
-        for child in children:
-            subtree |= child.subtree_tasks
-        job.subtree_tasks = _intern(frozenset(subtree))
-        self._recorder.call(job, value, value_hash, data, children)
+        child_hashes: list[str] = []
+        if job.children:
+            subtree = {task_hash}
+            for child in job.children.values():
+                if child.call_hash is not None:
+                    child_hashes.append(child.call_hash)
+                    subtree |= child.subtree_tasks
+            job.subtree_tasks = _intern(frozenset(subtree))
+        else:  # (most jobs: a leaf of the call graph)
+            job.subtree_tasks = _leaf_subtree(task_hash)
+        job.call_hash = hash_call_node(task_hash, job.args_hash, value_hash, child_hashes)
+        self._recorder.call(job, value, value_hash, data, child_hashes)
 
     def _end_job(self, job: Job) -> None:
         self._open_jobs.pop(job.id, None)
@@ -589,8 +603,8 @@ class Scheduler:
         self.handles.job_ended(job)
         self._guards.ended(job)
         # The job's inputs are recorded; drop them so long runs stay small.
-        job.children = job.upstream = _NOTHING
-        job.arg_hashes, job.kwarg_hashes = [], _NOTHING
+        job.children = job.upstream = job.kwarg_hashes = EMPTY
+        job.arg_hashes = ()
 
     def _fail(self, job: Job, error: BaseException) -> None:
         """Record ``job`` as failed and pass the error on to whoever waits for it."""
@@ -660,13 +674,39 @@ def _call_arguments(expr: TaskExpression) -> tuple[tuple, dict]:
 
 
 _INTERNED: dict[frozenset, frozenset] = {}
-# What a finished job no longer needs to hold (read-only, shared: a million finished jobs
-# must not each keep empty dicts of their own).
-_NOTHING: Any = MappingProxyType({})
+_LEAF_SUBTREES: dict[str, frozenset] = {}
+_ATOMS = frozenset({int, float, str, bytes, bool, type(None)})
+
+
+def _concrete(args: tuple, kwargs: dict) -> bool:
+    """Whether call arguments hold no expression (quick for atomic arguments)."""
+    for arg in args:
+        if type(arg) not in _ATOMS and has_expression(arg):
+            return False
+    for arg in kwargs.values():
+        if type(arg) not in _ATOMS and has_expression(arg):
+            return False
+    return True
+
+
+def _children(job: Job) -> dict[str, Job]:
+    """``job``'s children, to add to (a job holds the shared EMPTY until its first child)."""
+    children = job.children
+    if children is EMPTY:
+        children = job.children = {}
+    return children
 
 
 def _intern(value: frozenset) -> frozenset:
     return _INTERNED.setdefault(value, value)
+
+
+def _leaf_subtree(task_hash: str) -> frozenset:
+    """The subtree tasks of a call without children: its own task."""
+    subtree = _LEAF_SUBTREES.get(task_hash)
+    if subtree is None:
+        subtree = _LEAF_SUBTREES[task_hash] = _intern(frozenset((task_hash,)))
+    return subtree
 
 
 def run(expr: Any, **kwargs: Any) -> Any:

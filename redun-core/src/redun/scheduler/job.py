@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import os
 import random
+from collections.abc import Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from redun.backends.base import now_micros
 from redun.promise import Promise
 
 if TYPE_CHECKING:
@@ -44,6 +46,11 @@ def new_job_id() -> str:
 _CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
 _SET = (0x8000 << 64) | (0x8000 << 48)
 
+
+# An empty mapping (read-only, shared) for what most jobs never hold or no longer need:
+# children, upstream calls, keyword-argument hashes. A million jobs must not each keep
+# empty dicts of their own.
+EMPTY: Any = MappingProxyType({})
 
 # Status names as redun records and shows them.
 PENDING, RUNNING, CACHED, DONE, FAILED = "PENDING", "RUNNING", "CACHED", "DONE", "FAILED"
@@ -94,18 +101,18 @@ class Job:
         self.execution_id = execution_id
         self.args = args
         self.kwargs = kwargs
-        self.arg_hashes: list[str] = []
-        self.kwarg_hashes: dict[str, str] = {}
+        self.arg_hashes: Sequence[str] = ()
+        self.kwarg_hashes: dict[str, str] = EMPTY
         self.args_hash = ""
         self.eval_hash = ""
         self.promise = Promise()
-        self.children: dict[str, Job] = {}
+        self.children: dict[str, Job] = EMPTY  # a dict of its own once it has a child
         self.call_hash: str | None = None
         self.subtree_tasks: frozenset[str] = frozenset()
         self.cached = False
         self.status = PENDING
-        self.start_time = dt.datetime.now(dt.timezone.utc)
-        self.upstream: dict[int | str, str] = {}
+        self.start_time = now_micros()  # (microseconds since 1970, UTC)
+        self.upstream: dict[int | str, Job] = EMPTY
         # Set by executors that hash the result where it was made (off the scheduler's thread).
         self.result_hash: str | None = None
         self.result_data: bytes | None = None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
-from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
@@ -18,6 +17,7 @@ from redun.backends.base import (
     JobStart,
     TagRecord,
     ValueRecord,
+    now_micros,
 )
 from redun.hashing import hash_argument
 from redun.scheduler.job import Job, JobInfo
@@ -99,7 +99,7 @@ class Recorder:
         if not job.recorded:  # started and ended at once: one record holds both
             self._write_job(job, ended=True)
         else:
-            self.backend.record_job_end(JobEnd(job.id, utcnow(), job.call_hash, job.cached))
+            self.backend.record_job_end(JobEnd(job.id, now_micros(), job.call_hash, job.cached))
 
     def _write_job(self, job: Job, ended: bool, may_wait: bool = False) -> None:
         job.recorded = True
@@ -111,7 +111,7 @@ class Recorder:
         row = JobStart(job.id, job.execution_id, parent_id, task.hash, job.start_time)
         row.may_wait = may_wait
         if ended:
-            row.end_time, row.call_hash, row.cached = utcnow(), job.call_hash, job.cached
+            row.end_time, row.call_hash, row.cached = now_micros(), job.call_hash, job.cached
         if self.root_job is not None or self.root_parent_id is not None:
             backend.record_job_start(row)  # (a subrun extends an execution recorded already)
             self.root_job = self.root_job or job
@@ -168,13 +168,12 @@ class Recorder:
             )
 
     def call(
-        self, job: Job, value: Any, value_hash: str, data: bytes | None, children: Iterable[Job]
+        self, job: Job, value: Any, value_hash: str, data: bytes | None, child_hashes: list[str]
     ) -> None:
-        """Record ``job``'s call node (its hash is already on the job)."""
+        """Record ``job``'s call node (its hash is already on the job), with its children's."""
         if self.dryrun:
             return
         assert job.call_hash is not None
-        child_hashes = [c.call_hash for c in children if c.call_hash is not None]
         # A cached job's call, children and all, is nearly always recorded already (its hash
         # covers its children's): the writer looks it up and writes it only if missing.
         reused = job.cached
@@ -202,7 +201,7 @@ class Recorder:
                 arguments=arguments,
                 child_call_hashes=child_hashes,
                 subtree_task_hashes=job.subtree_tasks,
-                timestamp=utcnow(),
+                timestamp=now_micros(),
                 reused=reused,
             )
         )

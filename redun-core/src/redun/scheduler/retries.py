@@ -11,10 +11,9 @@ scheduler never sleeps. A cancelled job (JobCancelledError) is never retried.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from redun.backends.base import JobStart
+from redun.backends.base import JobStart, now_micros
 from redun.scheduler.errors import ErrorValue, JobCancelledError, SchedulerError
 from redun.scheduler.job import PENDING, new_job_id
 from redun.scheduler.report import format_call, logger
@@ -63,7 +62,7 @@ class Retrier:
             else parse_backoff(setting, "[scheduler] retry_backoff")
         )
         self._failures: dict[str, int] = {}  # job id -> failed attempts so far
-        self._started: dict[str, dt.datetime] = {}  # job id -> start of its current attempt
+        self._started: dict[str, int] = {}  # job id -> start of its current attempt (µs)
         self._waiting: dict[str, Alarm] = {}  # job id -> the alarm that runs it again
 
     def check(self, task: Task) -> None:
@@ -109,7 +108,7 @@ class Retrier:
         """A retry alarm went off: whether ``job`` still waits for it (it then runs again)."""
         if self._waiting.pop(job.id, None) is None:
             return False  # ended meanwhile (the execution failed)
-        self._started[job.id] = dt.datetime.now(dt.timezone.utc)
+        self._started[job.id] = now_micros()
         return True
 
     def stop_waiting(self) -> None:
@@ -155,7 +154,7 @@ class Retrier:
                 parent_id=job.parent.id if job.parent else None,
                 task_hash=job.task.hash,
                 start_time=self._started.get(job.id, job.start_time),
-                end_time=dt.datetime.now(dt.timezone.utc),
+                end_time=now_micros(),
                 call_hash=job.call_hash,
             )
         )

@@ -71,10 +71,10 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _MICROSECOND = dt.timedelta(microseconds=1)
 
 
-def epoch_micros(value: dt.datetime | None) -> int | None:
-    """A time (naive: UTC) as whole microseconds since 1970, exactly."""
-    if value is None:
-        return None
+def epoch_micros(value: dt.datetime | int | None) -> int | None:
+    """A time (naive: UTC; an int: microseconds already) as whole microseconds since 1970."""
+    if value is None or type(value) is int:
+        return value
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
     return (value - _EPOCH) // _MICROSECOND
@@ -89,8 +89,10 @@ def sqlite_time(value: dt.datetime | None) -> str | None:
     return value.isoformat(" ", "microseconds")
 
 
-def postgres_time(value: dt.datetime | None) -> dt.datetime | None:
-    """A timezone-aware UTC time (naive values are UTC)."""
+def postgres_time(value: dt.datetime | int | None) -> dt.datetime | None:
+    """A timezone-aware UTC time (naive values are UTC; ints are microseconds since 1970)."""
+    if type(value) is int:
+        return _EPOCH + dt.timedelta(microseconds=value)
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=dt.timezone.utc)
