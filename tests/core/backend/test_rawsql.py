@@ -146,3 +146,27 @@ def test_postgresql_statements_use_pyformat_and_casts() -> None:
     [row] = raw.rows("job", [ROWS["job"][1]])
     assert row[1] == NAIVE.replace(tzinfo=dt.timezone.utc) and row[2] == AWARE_CET
     assert "?" not in "".join(raw.sql.values())
+
+
+def test_integer_microseconds_are_stored_as_the_same_time(tmp_path: Path) -> None:
+    """The scheduler records times as microseconds since 1970 (now_micros): stored the same."""
+    when = dt.datetime(2024, 3, 1, 12, 30, 7, 5, tzinfo=dt.timezone.utc)
+    micros = (when - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) // dt.timedelta(
+        microseconds=1
+    )
+    rows = [dict(ROWS["job"][0], id="as-datetime", start_time=when, end_time=when),
+            dict(ROWS["job"][0], id="as-micros", start_time=micros, end_time=micros)]  # fmt: skip
+    path = fresh_db(tmp_path / "times.db")
+    conn = sqlite3.connect(path)
+    RawStatements("sqlite").execute(conn.cursor(), "job", rows, one_row=True)
+    conn.commit()
+    stored = dict(conn.execute("SELECT id, start_time || '/' || end_time FROM job"))
+    conn.close()
+    assert (
+        stored["as-micros"]
+        == stored["as-datetime"]
+        == ("2024-03-01 12:30:07.000005/2024-03-01 12:30:07.000005")
+    )
+
+    [pg_row] = RawStatements("postgresql").rows("job", [rows[1]])
+    assert pg_row[1] == pg_row[2] == when
