@@ -13,7 +13,6 @@ import glob as globlib
 import hashlib
 import os
 import posixpath
-import shutil
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
@@ -146,6 +145,8 @@ class File(MemoizedHashValue):
         if local_dest:
             _make_parent(dest._fs_path)
         if local_src and local_dest:
+            import shutil  # (here: it imports bz2 and lzma, a cost to every start)
+
             shutil.copyfile(self._fs_path, dest._fs_path)
         elif local_src:
             dest.fs.put_file(self._fs_path, dest._fs_path)
@@ -154,6 +155,8 @@ class File(MemoizedHashValue):
         elif self.protocol == dest.protocol and self.protocol not in ("http", "https"):
             self.fs.copy(self._fs_path, dest._fs_path)
         else:
+            import shutil
+
             with self.open("rb") as src, dest.open("wb") as out:
                 shutil.copyfileobj(src, out, 1 << 20)
         dest._hash = None
@@ -333,6 +336,8 @@ class Dir(FileSet):
         if get_protocol(self.path) != "local":
             File(self.path).fs.rm(File(self.path)._fs_path, recursive=recursive)
         elif recursive:
+            import shutil
+
             shutil.rmtree(_local_path(self.path))
         else:
             os.rmdir(_local_path(self.path))

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import sys
-import tempfile
 import textwrap
 from typing import Any
 
@@ -52,6 +50,8 @@ def prepare_script(command: str) -> tuple[list[str], str]:
     if text.startswith("#!"):
         first_line = text.split("\n", 1)[0]
         return shlex.split(first_line[2:]), text
+    import shutil  # (here, as tempfile: it imports bz2 and lzma, a cost to every start)
+
     bash = shutil.which("bash")
     if bash:
         return [bash], f"{DEFAULT_SHELL}\n{text}"
@@ -66,6 +66,7 @@ def run_script(command: str, cwd: str | None = None, who: str = "script") -> byt
             f"{who}: a script task must return its script as a str, not {type(command).__name__}"
         )
     import subprocess  # only processes that run scripts need it
+    import tempfile
 
     interpreter, text = prepare_script(command)
     if not interpreter:
@@ -195,6 +196,9 @@ def script_task(
 ) -> Any:
     """Stage ``staging`` in, run ``command``, stage ``outputs`` out; ``inputs`` are only
     hashed (they are the remote sides of the staged inputs, and any other inputs)."""
+    import shutil
+    import tempfile
+
     who = f"script() in task {caller}" if caller else "script()"
     workdir = tempfile.mkdtemp(prefix="redun-script-dir-") if tempdir else None
     try:

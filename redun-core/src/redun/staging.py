@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import shutil
 from typing import Any
 
 from redun.file import Dir, File, get_protocol
@@ -142,6 +141,8 @@ def copy_dir(src: Dir, dest: Dir) -> Dir:
     local_src, local_dest = _local(src.path), _local(dest.path)
     if local_src is not None and local_dest is not None:
         if local_src != local_dest:
+            import shutil  # (here: it imports bz2 and lzma, a cost to every start)
+
             shutil.copytree(local_src, local_dest, dirs_exist_ok=True)
     else:
         if local_dest is not None:

@@ -275,10 +275,9 @@ def test_in_memory_record_through_sqlalchemy(rec: SimpleNamespace) -> None:
 def test_reused_calls_are_written_only_when_missing(
     backend: RedunBackend, db_path: Path, rec: SimpleNamespace, watch_writes
 ) -> None:
-    import dataclasses
-
     backend.record_task(rec.add)
-    reused = dataclasses.replace(rec.call_record(rec.add, (1, 2), 3), reused=True)
+    reused = rec.call_record(rec.add, (1, 2), 3)
+    reused.reused = True
     backend.record_call(reused)  # not in the record yet: written in full
     backend.flush()
     assert rows(db_path, "SELECT count(*) FROM call_node") == [(1,)]

@@ -198,7 +198,9 @@ def test_script_body_must_return_a_string(scripts, make_scheduler) -> None:
 
 
 def test_plain_sh_when_bash_is_missing(monkeypatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(scripting.shutil, "which", lambda name: None)
+    import shutil
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     interpreter, text = prepare_script("echo hi")
     assert interpreter == ["sh"] and "set -ex" in text
     assert run_script("echo hi; pwd", cwd=str(tmp_path)) == f"hi\n{tmp_path}\n".encode()

@@ -13,7 +13,6 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -31,111 +30,215 @@ def now_micros() -> int:
     return time.time_ns() // 1000
 
 
-@dataclass(slots=True)
-class ValueRecord:
+class Record:
+    """A plain record: slots, positional or keyword construction, field-wise ``==`` and repr.
+
+    Written out instead of dataclasses: the scheduler imports these on every start, and
+    nine dataclasses took longer to define (about 5 ms) than the rest of this module.
+    """
+
+    __slots__: tuple[str, ...] = ()
+
+    def _fields(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._fields() == other._fields()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]  (mutable, like a dataclass)
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+
+class ValueRecord(Record):
     """A value to store in the ``value`` table (``data`` is its serialization, if known)."""
 
-    value_hash: str
-    value: Any
-    data: bytes | None = None
+    __slots__ = ("value_hash", "value", "data")
+
+    def __init__(self, value_hash: str, value: Any, data: bytes | None = None) -> None:
+        self.value_hash = value_hash
+        self.value = value
+        self.data = data
 
 
-@dataclass(slots=True)
-class ArgumentRecord:
+class ArgumentRecord(Record):
     """One argument of a call: positional (``position``) or keyword (``key``)."""
 
-    arg_hash: str
-    value: ValueRecord
-    position: int | None = None
-    key: str | None = None
-    upstream_call_hashes: list[str] = field(default_factory=list)
+    __slots__ = ("arg_hash", "value", "position", "key", "upstream_call_hashes")
+
+    def __init__(
+        self,
+        arg_hash: str,
+        value: ValueRecord,
+        position: int | None = None,
+        key: str | None = None,
+        upstream_call_hashes: list[str] | None = None,
+    ) -> None:
+        self.arg_hash = arg_hash
+        self.value = value
+        self.position = position
+        self.key = key
+        self.upstream_call_hashes = upstream_call_hashes if upstream_call_hashes else []
 
 
-@dataclass(slots=True)
-class CallRecord:
-    """A finished call: one call node with its arguments, result, children and subtree tasks."""
+class CallRecord(Record):
+    """A finished call: one call node with its arguments, result, children and subtree tasks.
 
-    call_hash: str
-    task_name: str  # full name
-    task_hash: str
-    args_hash: str
-    result: ValueRecord
-    # The arguments, or a function giving them: a reused call's arguments are built only
-    # if the record turns out not to hold the call already.
-    arguments: list[ArgumentRecord] | Callable[[], list[ArgumentRecord]]
-    child_call_hashes: list[str]
-    subtree_task_hashes: AbstractSet[str]  # (a set or a frozenset)
-    timestamp: Time
-    # True for a call reused from the cache: the record most likely has it already.
-    reused: bool = False
+    ``arguments`` may be a function giving them: a reused call's arguments (``reused``:
+    a call reused from the cache, which the record most likely has already) are built
+    only if the record turns out not to hold the call.
+    """
+
+    __slots__ = (
+        "call_hash", "task_name", "task_hash", "args_hash", "result", "arguments",
+        "child_call_hashes", "subtree_task_hashes", "timestamp", "reused",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        call_hash: str,
+        task_name: str,  # full name
+        task_hash: str,
+        args_hash: str,
+        result: ValueRecord,
+        arguments: list[ArgumentRecord] | Callable[[], list[ArgumentRecord]],
+        child_call_hashes: list[str],
+        subtree_task_hashes: AbstractSet[str],  # (a set or a frozenset)
+        timestamp: Time,
+        reused: bool = False,
+    ) -> None:
+        self.call_hash = call_hash
+        self.task_name = task_name
+        self.task_hash = task_hash
+        self.args_hash = args_hash
+        self.result = result
+        self.arguments = arguments
+        self.child_call_hashes = child_call_hashes
+        self.subtree_task_hashes = subtree_task_hashes
+        self.timestamp = timestamp
+        self.reused = reused
 
     def argument_records(self) -> list[ArgumentRecord]:
         arguments = self.arguments
         return arguments if isinstance(arguments, list) else arguments()
 
 
-@dataclass(slots=True)
-class JobStart:
-    """A job's row; a job that starts and ends at once (a cache hit) carries its end too."""
+class JobStart(Record):
+    """A job's row; a job that starts and ends at once (a cache hit) carries its end too.
 
-    id: str
-    execution_id: str
-    parent_id: str | None
-    task_hash: str
-    start_time: Time
-    end_time: Time | None = None
-    call_hash: str | None = None
-    cached: bool = False
-    # The row may wait (briefly) for the job's end, to be written once instead of twice.
-    may_wait: bool = False
+    With ``may_wait``, the row may wait (briefly) for the job's end, to be written once
+    instead of twice.
+    """
 
+    __slots__ = (
+        "id", "execution_id", "parent_id", "task_hash", "start_time", "end_time", "call_hash",
+        "cached", "may_wait",
+    )  # fmt: skip
 
-@dataclass(slots=True)
-class JobEnd:
-    id: str
-    end_time: Time
-    call_hash: str | None
-    cached: bool
-
-
-@dataclass(slots=True)
-class ExecutionRecord:
-    id: str
-    args: str  # JSON list of the command line
-    job_id: str
-    updated_time: dt.datetime
-    tags: dict[str, Any] = field(default_factory=dict)
-    # The root job's row. The job and execution rows refer to each other, so on
-    # PostgreSQL they must be inserted in one transaction: they travel together.
-    root_job: JobStart | None = None
-
-
-@dataclass(slots=True)
-class TagRecord:
-    """Tags on one entity: ``entity_type`` is Execution, Job, Task, Value or CallNode."""
-
-    entity_type: str
-    entity_id: str
-    tags: list[tuple[str, Any]]
-    value: ValueRecord | None = None  # a tagged value, stored along with its tags
+    def __init__(
+        self,
+        id: str,
+        execution_id: str,
+        parent_id: str | None,
+        task_hash: str,
+        start_time: Time,
+        end_time: Time | None = None,
+        call_hash: str | None = None,
+        cached: bool = False,
+        may_wait: bool = False,
+    ) -> None:
+        self.id = id
+        self.execution_id = execution_id
+        self.parent_id = parent_id
+        self.task_hash = task_hash
+        self.start_time = start_time
+        self.end_time = end_time
+        self.call_hash = call_hash
+        self.cached = cached
+        self.may_wait = may_wait
 
 
-@dataclass(slots=True)
-class HandleRecord:
+class JobEnd(Record):
+    """The end of a job whose row was written when it started."""
+
+    __slots__ = ("id", "end_time", "call_hash", "cached")
+
+    def __init__(self, id: str, end_time: Time, call_hash: str | None, cached: bool) -> None:
+        self.id = id
+        self.end_time = end_time
+        self.call_hash = call_hash
+        self.cached = cached
+
+
+class ExecutionRecord(Record):
+    """An execution's row and tags. The root job's row (``root_job``) travels with it: the
+    job and execution rows refer to each other, so on PostgreSQL they must be inserted in
+    one transaction."""
+
+    __slots__ = ("id", "args", "job_id", "updated_time", "tags", "root_job")
+
+    def __init__(
+        self,
+        id: str,
+        args: str,  # JSON list of the command line
+        job_id: str,
+        updated_time: Time,
+        tags: dict[str, Any] | None = None,
+        root_job: JobStart | None = None,
+    ) -> None:
+        self.id = id
+        self.args = args
+        self.job_id = job_id
+        self.updated_time = updated_time
+        self.tags = tags if tags is not None else {}
+        self.root_job = root_job
+
+
+class TagRecord(Record):
+    """Tags on one entity: ``entity_type`` is Execution, Job, Task, Value or CallNode; a
+    tagged ``value`` is stored along with its tags."""
+
+    __slots__ = ("entity_type", "entity_id", "tags", "value")
+
+    def __init__(
+        self,
+        entity_type: str,
+        entity_id: str,
+        tags: list[tuple[str, Any]],
+        value: ValueRecord | None = None,
+    ) -> None:
+        self.entity_type = entity_type
+        self.entity_id = entity_id
+        self.tags = tags
+        self.value = value
+
+
+class HandleRecord(Record):
     """A handle state (``handle`` table) reached from each of ``parents`` (``handle_edge``)."""
 
-    handle: Any
-    parents: list[Any] = field(default_factory=list)
+    __slots__ = ("handle", "parents")
+
+    def __init__(self, handle: Any, parents: list[Any] | None = None) -> None:
+        self.handle = handle
+        self.parents = parents if parents is not None else []
 
 
-@dataclass(slots=True)
-class CachedCall:
+class CachedCall(Record):
     """A reusable call found by a shallow cache lookup."""
 
-    call_hash: str
-    value_hash: str
-    value: Any
-    subtree_task_hashes: set[str]
+    __slots__ = ("call_hash", "value_hash", "value", "subtree_task_hashes")
+
+    def __init__(
+        self, call_hash: str, value_hash: str, value: Any, subtree_task_hashes: set[str]
+    ) -> None:
+        self.call_hash = call_hash
+        self.value_hash = value_hash
+        self.value = value
+        self.subtree_task_hashes = subtree_task_hashes
 
 
 class Backend(abc.ABC):

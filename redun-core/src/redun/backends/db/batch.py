@@ -7,7 +7,6 @@ Content-addressed rows already written by this process are skipped.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from redun.backends.base import (
@@ -16,6 +15,7 @@ from redun.backends.base import (
     HandleRecord,
     JobEnd,
     JobStart,
+    Record,
     TagRecord,
     ValueRecord,
 )
@@ -31,31 +31,35 @@ from redun.values import (
 )
 
 
-@dataclass(slots=True)
-class EvaluationRecord:
+class EvaluationRecord(Record):
     """A task's immediate result for one eval_hash (queued by ``record_evaluation``)."""
 
-    eval_hash: str
-    task_hash: str
-    args_hash: str
-    result: ValueRecord
+    __slots__ = ("eval_hash", "task_hash", "args_hash", "result")
+
+    def __init__(self, eval_hash: str, task_hash: str, args_hash: str, result: ValueRecord):
+        self.eval_hash = eval_hash
+        self.task_hash = task_hash
+        self.args_hash = args_hash
+        self.result = result
 
 
-@dataclass(slots=True)
-class TaskRecord:
+class TaskRecord(Record):
     """A task definition to store (queued by ``record_task``)."""
 
-    task: Any
+    __slots__ = ("task",)
+
+    def __init__(self, task: Any) -> None:
+        self.task = task
 
 
-@dataclass
 class Written:
     """Hashes this process has already committed (so they are not sent again)."""
 
-    values: set[str] = field(default_factory=set)
-    tasks: set[str] = field(default_factory=set)
-    calls: set[str] = field(default_factory=set)
-    tags: set[str] = field(default_factory=set)
+    def __init__(self) -> None:
+        self.values: set[str] = set()
+        self.tasks: set[str] = set()
+        self.calls: set[str] = set()
+        self.tags: set[str] = set()
 
     def update(self, batch: Batch) -> None:
         self.values.update(batch.values)
