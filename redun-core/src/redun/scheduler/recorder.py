@@ -104,14 +104,26 @@ class Recorder:
     def _write_job(self, job: Job, ended: bool, may_wait: bool = False) -> None:
         job.recorded = True
         backend, task = self.backend, job.task
-        if task.hash not in self.recorded_tasks:
-            self.recorded_tasks.add(task.hash)
+        task_hash = task.hash
+        if task_hash not in self.recorded_tasks:
+            self.recorded_tasks.add(task_hash)
             backend.record_task(task)
-        parent_id = job.parent.id if job.parent else self.root_parent_id
-        row = JobStart(job.id, job.execution_id, parent_id, task.hash, job.start_time)
-        row.may_wait = may_wait
+        parent = job.parent
+        parent_id = parent.id if parent is not None else self.root_parent_id
         if ended:
-            row.end_time, row.call_hash, row.cached = now_micros(), job.call_hash, job.cached
+            row = JobStart(
+                job.id,
+                job.execution_id,
+                parent_id,
+                task_hash,
+                job.start_time,
+                now_micros(),
+                job.call_hash,
+                job.cached,
+            )
+        else:
+            row = JobStart(job.id, job.execution_id, parent_id, task_hash, job.start_time)
+            row.may_wait = may_wait
         if self.root_job is not None or self.root_parent_id is not None:
             backend.record_job_start(row)  # (a subrun extends an execution recorded already)
             self.root_job = self.root_job or job
@@ -191,18 +203,19 @@ class Recorder:
             arguments = argument_records(
                 job.call_hash, job.args, job.arg_hashes, job.kwargs, job.kwarg_hashes, job.upstream
             )
+        task = job.task
         self.backend.record_call(
             CallRecord(
-                call_hash=job.call_hash,
-                task_name=job.task.fullname,
-                task_hash=job.task.hash,
-                args_hash=job.args_hash,
-                result=ValueRecord(value_hash, value, data),
-                arguments=arguments,
-                child_call_hashes=child_hashes,
-                subtree_task_hashes=job.subtree_tasks,
-                timestamp=now_micros(),
-                reused=reused,
+                job.call_hash,
+                task.fullname,
+                task.hash,
+                job.args_hash,
+                ValueRecord(value_hash, value, data),
+                arguments,
+                child_hashes,
+                job.subtree_tasks,
+                now_micros(),
+                reused,
             )
         )
 
