@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from redun import nested
-from redun.hashing import hash_struct, pickle_dumps
+from redun.hashing import hash_call_expression, hash_struct, pickle_dumps
 from redun.values import (
     Value,
     deserialize_value,
@@ -167,32 +167,47 @@ class Expression(Value):
         return _reduce_expression(self)
 
 
+def holds_expression(args: tuple, kwargs: dict) -> bool:
+    """Whether call arguments hold an expression anywhere (quick for atomic arguments)."""
+    for arg in args:
+        if type(arg) not in _ATOMS and has_expression(arg):
+            return True
+    for arg in kwargs.values():
+        if type(arg) not in _ATOMS and has_expression(arg):
+            return True
+    return False
+
+
 def _child_expressions(expr: Expression) -> list[Expression]:
     if isinstance(expr, ValueExpression):
         return []
     args, kwargs = expr.args, expr.kwargs
-    if not has_expression(args) and not has_expression(kwargs):  # (most calls: quick to tell)
+    if not holds_expression(args, kwargs):  # (most calls: quick to tell)
         return []
     return list(nested.iter_leaves((args, kwargs), is_expression))
 
 
 def _topological(root: Expression) -> list[Expression]:
-    """Every expression reachable from root, children before parents."""
+    """Every expression reachable from root, children before parents (depth first, last
+    child first; a node without children is placed as soon as it is reached)."""
     order: list[Expression] = []
-    seen: set[int] = set()
-    stack: list[tuple[Expression, bool]] = [(root, False)]
+    seen = {id(root)}
+    stack = [(root, _child_expressions(root))]
     while stack:
-        expr, expanded = stack.pop()
-        if expanded:
+        expr, children = stack[-1]
+        if not children:
+            stack.pop()
             order.append(expr)
             continue
-        if id(expr) in seen:
+        child = children.pop()
+        if id(child) in seen:
             continue
-        seen.add(id(expr))
-        stack.append((expr, True))
-        for child in _child_expressions(expr):
-            if id(child) not in seen:
-                stack.append((child, False))
+        seen.add(id(child))
+        grandchildren = _child_expressions(child)
+        if grandchildren:
+            stack.append((child, grandchildren))
+        else:
+            order.append(child)
     return order
 
 
@@ -247,6 +262,7 @@ def _repr_level() -> Iterator[bool]:
 # needs to read).
 
 _LEGACY_MAX_DEPTH = 100
+_EMPTY_DICT_PICKLE = pickle_dumps({})  # (most calls' kwargs, pickled once)
 _LEGACY_MAX_COPIES = 10_000
 # Extra state key (ignored by redun 0.44.1): numbers a node written under several parents,
 # so that reading it back yields one shared object again.
@@ -264,7 +280,7 @@ def _distinct_children(value: Any) -> list[Expression]:
 
 def _argument_slots(expr: Expression) -> list[list[Expression]]:
     """A node's children per nested pickle it writes (args, kwargs)."""
-    if isinstance(expr, ApplyExpression):
+    if isinstance(expr, ApplyExpression) and holds_expression(expr.args, expr.kwargs):
         return [_distinct_children(expr.args), _distinct_children(expr.kwargs)]
     return []
 
@@ -536,16 +552,17 @@ class TaskExpression(ApplyExpression):
         args = [_arg_hash(a) for a in self.args]
         kwargs = {k: _arg_hash(v) for k, v in self.kwargs.items()}
         options = {k: _arg_hash(v) for k, v in sorted(self._options.items())}
-        return hash_struct(["TaskExpression", self.task_name, args, kwargs, options])
+        return hash_call_expression("TaskExpression", self.task_name, args, kwargs, options)
 
     def _node_parts(self) -> tuple:
         return ("task", self.task_name, self.args, self.kwargs, self._options, self._length)
 
     def _legacy_state(self) -> dict:
+        kwargs = self.kwargs
         return {
             "task_name": self.task_name,
             "args": pickle_dumps(self.args),
-            "kwargs": pickle_dumps(self.kwargs),
+            "kwargs": pickle_dumps(kwargs) if kwargs else _EMPTY_DICT_PICKLE,
             "task_options": dict(self._options),
             "export_options": set(),
             "length": self._length,

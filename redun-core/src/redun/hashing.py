@@ -134,11 +134,44 @@ def _hash_list(items: list[str]) -> bytes:
     return bencode(list(items))
 
 
+def _hash_dict(hashes: dict[str, str]) -> bytes:
+    # bencode of a dict of str keys to 40-hex hashes, the common case, without the general
+    # encoder (keys sorted by their UTF-8 bytes, as bencode sorts them).
+    if not hashes:
+        return b"de"
+    if all(type(k) is str for k in hashes):
+        items = sorted((k.encode("utf-8"), v) for k, v in hashes.items())
+        if all(len(v) == HASH_LEN and v.isascii() for _, v in items):
+            parts = [b"%d:%s40:%s" % (len(k), k, v.encode()) for k, v in items]
+            return b"d" + b"".join(parts) + b"e"
+    return bencode(dict(hashes))
+
+
+def hash_call_expression(
+    kind: str,
+    task_name: str,
+    arg_hashes: list[str],
+    kwarg_hashes: dict[str, str],
+    option_hashes: dict[str, str],
+) -> str:
+    """``hash_struct([kind, task_name, arg_hashes, kwarg_hashes, option_hashes])``, the hash of a
+    task call expression, without the general encoder (a fan-out hashes 100,000s of them)."""
+    tag, name = kind.encode("utf-8"), task_name.encode("utf-8")
+    data = b"l%d:%s%d:%s%s%s%se" % (
+        len(tag),
+        tag,
+        len(name),
+        name,
+        _hash_list(arg_hashes),
+        _hash_dict(kwarg_hashes),
+        _hash_dict(option_hashes),
+    )
+    return hash_bytes(data)
+
+
 def hash_arguments(arg_hashes: list[str], kwarg_hashes: dict[str, str]) -> str:
     """Hash a call's arguments from the hashes of their values."""
-    if kwarg_hashes:
-        return hash_struct(["TaskArguments", arg_hashes, kwarg_hashes])
-    data = b"l13:TaskArguments" + _hash_list(arg_hashes) + b"dee"
+    data = b"l13:TaskArguments" + _hash_list(arg_hashes) + _hash_dict(kwarg_hashes) + b"e"
     return _short_sha512(data).hexdigest()[:HASH_LEN]
 
 

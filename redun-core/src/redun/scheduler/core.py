@@ -30,6 +30,7 @@ from redun.expression import (
     TaskExpression,
     ValueExpression,
     has_expression,
+    holds_expression,
     is_expression,
 )
 from redun.handle import handles_in_use
@@ -204,20 +205,23 @@ class Scheduler:
 
         _current_scheduler.append(self)
         outcome = Promise()
-        try:
-            promise.defer(
-                lambda _: self._evaluate(expr, None).then(outcome.do_resolve, outcome.do_reject)
-            )
-            with _fewer_gc_passes():
+        # Through the final flush: the writer thread may still be turning a backlog of
+        # records into rows then, and with the usual thresholds it collected every 700
+        # allocations, then scanned the whole heap the unfreeze had handed back.
+        with _fewer_gc_passes():
+            try:
+                promise.defer(
+                    lambda _: self._evaluate(expr, None).then(outcome.do_resolve, outcome.do_reject)
+                )
                 self._loop(outcome)
-        except BaseException as error:  # KeyboardInterrupt, or a bug: leave no job running
-            self._abort(error)
-            raise
-        finally:
-            _current_scheduler.pop()
-        self._cancel_open_jobs(outcome)
-        if not dryrun:
-            self.backend.flush()
+            except BaseException as error:  # KeyboardInterrupt, or a bug: leave no job running
+                self._abort(error)
+                raise
+            finally:
+                _current_scheduler.pop()
+            self._cancel_open_jobs(outcome)
+            if not dryrun:
+                self.backend.flush()
         # The run's jobs are recorded: let them go (a scheduler may live for many runs).
         self._jobs_by_eval, self._open_jobs, self._to_check, self._plans = {}, {}, [], {}
         for line in self.reporter.summary_lines():
@@ -295,7 +299,7 @@ class Scheduler:
             return state[1]
         if type(expr) is TaskExpression:
             arguments = _call_arguments(expr)
-            if _concrete(*arguments):
+            if not holds_expression(*arguments):
                 # Concrete arguments: start the job now; nothing nests, so nothing recurses.
                 try:
                     job_promise = self._start_job(expr, arguments, parent)
@@ -676,17 +680,6 @@ def _call_arguments(expr: TaskExpression) -> tuple[tuple, dict]:
 _INTERNED: dict[frozenset, frozenset] = {}
 _LEAF_SUBTREES: dict[str, frozenset] = {}
 _ATOMS = frozenset({int, float, str, bytes, bool, type(None)})
-
-
-def _concrete(args: tuple, kwargs: dict) -> bool:
-    """Whether call arguments hold no expression (quick for atomic arguments)."""
-    for arg in args:
-        if type(arg) not in _ATOMS and has_expression(arg):
-            return False
-    for arg in kwargs.values():
-        if type(arg) not in _ATOMS and has_expression(arg):
-            return False
-    return True
 
 
 def _children(job: Job) -> dict[str, Job]:
