@@ -262,8 +262,8 @@ def _repr_level() -> Iterator[bool]:
 # needs to read).
 
 _LEGACY_MAX_DEPTH = 100
-_EMPTY_DICT_PICKLE = pickle_dumps({})  # (most calls' kwargs, pickled once)
 _LEGACY_MAX_COPIES = 10_000
+_EMPTY_DICT_PICKLE = pickle_dumps({})  # (most calls' kwargs, pickled once)
 # Extra state key (ignored by redun 0.44.1): numbers a node written under several parents,
 # so that reading it back yields one shared object again.
 _GRAPH_NODE = "graph_node"

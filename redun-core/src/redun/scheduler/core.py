@@ -33,7 +33,6 @@ from redun.expression import (
     holds_expression,
     is_expression,
 )
-from redun.handle import handles_in_use
 from redun.hashing import hash_arguments, hash_call_node, hash_eval
 from redun.promise import Promise
 from redun.scheduler.config import SchedulerConfig
@@ -385,13 +384,9 @@ class Scheduler:
     def _start_job(self, expr: TaskExpression, args_kwargs: tuple, parent: Job | None) -> Promise:
         if self._failing:
             raise JobCancelledError("cancelled: the execution already failed")
-        args, kwargs = args_kwargs
-        if handles_in_use():
-            args, kwargs = self.handles.fork_arguments(parent, args, kwargs)
+        args, kwargs = self.handles.fork_arguments(parent, *args_kwargs)
         task = expr.task
-        plan = self._plans.get(id(task))
-        if plan is None or plan.task is not task:
-            plan = self._plan(task)
+        plan = self._plan(task)
         arg_hashes = [get_value_hash(a) for a in args]
         kwarg_hashes = {k: get_value_hash(v) for k, v in kwargs.items()} if kwargs else EMPTY
         if plan.config_args:
@@ -419,8 +414,7 @@ class Scheduler:
         self._open_jobs[job.id] = job
         if parent is not None:
             _children(parent)[job.id] = job
-            if not parent.recorded:  # a child's row needs its parent's row first
-                self._recorder.job_started(parent)
+            self._recorder.job_started(parent)  # a child's row needs its parent's row first
         else:
             self._recorder.job_started(job)
 
@@ -434,13 +428,13 @@ class Scheduler:
     def _upstream_calls(expr: TaskExpression) -> dict[int | str, Any]:
         upstream: dict[int | str, Any] = EMPTY
         for position, arg in enumerate(expr.args):
-            if type(arg) not in _ATOMS and isinstance(arg, TaskExpression):
+            if isinstance(arg, TaskExpression):
                 job = arg.__dict__.get("_redun_job")
                 if job is not None:
                     upstream = upstream or {}
                     upstream[position] = job
         for key, arg in expr.kwargs.items():
-            if type(arg) not in _ATOMS and isinstance(arg, TaskExpression):
+            if isinstance(arg, TaskExpression):
                 job = arg.__dict__.get("_redun_job")
                 if job is not None:
                     upstream = upstream or {}
@@ -679,7 +673,6 @@ def _call_arguments(expr: TaskExpression) -> tuple[tuple, dict]:
 
 _INTERNED: dict[frozenset, frozenset] = {}
 _LEAF_SUBTREES: dict[str, frozenset] = {}
-_ATOMS = frozenset({int, float, str, bytes, bool, type(None)})
 
 
 def _children(job: Job) -> dict[str, Job]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import getpass
 import json
 from functools import partial
@@ -53,10 +52,6 @@ def argument_records(
     ]
     records += [record(None, key, kwargs[key], arg_hash) for key, arg_hash in kwarg_hashes.items()]
     return records
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 class Recorder:
@@ -134,7 +129,7 @@ class Recorder:
                 id=self.execution_id,
                 args=json.dumps(self.exec_argv),
                 job_id=job.id,
-                updated_time=utcnow(),
+                updated_time=now_micros(),
                 tags=self._execution_tags(job),
                 root_job=row,
             )
