@@ -45,25 +45,24 @@ def query(db_path: Path):
 @pytest.fixture
 def watch_writes():
     """Watch a backend's writer: ``watch(backend, on_write=None)`` returns a list it fills
-    with (table, number of rows) for each table a batch writes, as the batch is written.
-
-    (Every batch goes through the writer's RawStatements, whether its statements then
-    run on the writer thread or in the write process.)
+    with (kind, number of messages) for each kind of row message (a table's name, or
+    "job_end") in each batch the writer sends to the database, as it sends it; ``on_write``
+    is called with (kind, messages) too.
     """
 
     def watch(backend, on_write=None) -> list[tuple[str, int]]:
         seen: list[tuple[str, int]] = []
-        raw = backend._writer._raw
-        original = raw.execute
 
-        def execute(cursor, table, rows, one_row=False):  # noqa: ANN001, ANN202
-            if rows:
-                seen.append((table, len(rows)))
+        def on_batch(messages: list[tuple]) -> None:
+            kinds: dict[str, list[tuple]] = {}
+            for message in messages:
+                kinds.setdefault(message[0], []).append(message)
+            for kind, of_kind in kinds.items():
+                seen.append((kind, len(of_kind)))
                 if on_write is not None:
-                    on_write(table, rows)
-            original(cursor, table, rows, one_row)
+                    on_write(kind, of_kind)
 
-        raw.execute = execute
+        backend._writer.on_batch.append(on_batch)
         return seen
 
     return watch

@@ -13,6 +13,7 @@ import pytest
 from redun.backends.base import BackendError, ExecutionRecord, JobEnd, JobStart, ValueRecord
 from redun.backends.db import RedunBackend
 from redun.backends.db.batch import Batch, Written
+from redun.backends.db.rows import RowWriter
 from redun.file import File
 from redun.hashing import hash_eval
 from redun.scheduler.errors import ErrorValue
@@ -76,8 +77,10 @@ def test_job_start_and_end_in_one_batch_become_one_insert(rec: SimpleNamespace) 
     batch.add(JobStart("j1", "e1", None, rec.add.hash, start))
     batch.add(JobEnd("j1", start, "c" * 40, True))
     batch.add(JobEnd("j0", start, None, False))
-    assert batch.job_inserts["j1"]["end_time"] == start and batch.job_inserts["j1"]["cached"]
-    assert list(batch.job_updates) == ["j0"]
+    table_rows = dict(RowWriter("sqlite").rows(batch.messages, True, 0.0, 5.0))
+    [job] = table_rows["job"]
+    assert job[1] == "j1" and job[3] == start and job[5] is True and job[6] == "c" * 40
+    assert [row[-1] for row in table_rows["job_update"]] == ["j0"]
 
 
 def test_files_and_subvalues(backend: RedunBackend, db_path: Path, rec: SimpleNamespace) -> None:

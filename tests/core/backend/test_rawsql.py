@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, insert, update
 
 from redun.backends.db import RedunBackend
 from redun.backends.db.models import TABLES
-from redun.backends.db.rawsql import COLUMNS, RawStatements, sqlite_time
+from redun.backends.db.rawsql import COLUMNS, JOB_UPDATE_COLUMNS, RawStatements, sqlite_time
 
 NAIVE = dt.datetime(2024, 3, 1, 12, 30, 5, 1234)
 AWARE_UTC = dt.datetime(2024, 3, 1, 12, 30, 6, tzinfo=dt.timezone.utc)  # no microseconds
@@ -66,6 +66,12 @@ ROWS: dict[str, list[dict]] = {
 JOB_UPDATE = {"b_id": "j1", "b_end_time": NAIVE, "b_call_hash": "d" * 40, "b_cached": True}
 
 
+def messages(table: str, rows: list[dict]) -> list[tuple]:
+    """Rows as the writer hands them over: (table, *columns in COLUMNS order)."""
+    columns = COLUMNS.get(table, JOB_UPDATE_COLUMNS)
+    return [(table, *(row[c] for c in columns)) for row in rows]
+
+
 def fresh_db(path: Path) -> Path:
     backend = RedunBackend(f"sqlite:///{path}")
     backend.load()
@@ -92,8 +98,8 @@ def test_every_table_is_stored_as_sqlalchemy_stores_it(tmp_path: Path, one_row: 
     conn = sqlite3.connect(ours)
     cursor = conn.cursor()
     for table, rows in ROWS.items():
-        raw.execute(cursor, table, rows, one_row)
-    raw.execute(cursor, "job_update", [JOB_UPDATE])
+        raw.execute(cursor, table, messages(table, rows), one_row)
+    raw.execute(cursor, "job_update", messages("job_update", [JOB_UPDATE]))
     conn.commit()
     conn.close()
 
@@ -143,7 +149,7 @@ def test_postgresql_statements_use_pyformat_and_casts() -> None:
         "ON CONFLICT (id) DO UPDATE SET args = excluded.args, job_id = excluded.job_id, "
         "updated_time = excluded.updated_time"
     )
-    [row] = raw.rows("job", [ROWS["job"][1]])
+    [row] = raw.rows("job", messages("job", [ROWS["job"][1]]))
     assert row[1] == NAIVE.replace(tzinfo=dt.timezone.utc) and row[2] == AWARE_CET
     assert "?" not in "".join(raw.sql.values())
 
@@ -158,7 +164,7 @@ def test_integer_microseconds_are_stored_as_the_same_time(tmp_path: Path) -> Non
             dict(ROWS["job"][0], id="as-micros", start_time=micros, end_time=micros)]  # fmt: skip
     path = fresh_db(tmp_path / "times.db")
     conn = sqlite3.connect(path)
-    RawStatements("sqlite").execute(conn.cursor(), "job", rows, one_row=True)
+    RawStatements("sqlite").execute(conn.cursor(), "job", messages("job", rows), one_row=True)
     conn.commit()
     stored = dict(conn.execute("SELECT id, start_time || '/' || end_time FROM job"))
     conn.close()
@@ -168,5 +174,5 @@ def test_integer_microseconds_are_stored_as_the_same_time(tmp_path: Path) -> Non
         == ("2024-03-01 12:30:07.000005/2024-03-01 12:30:07.000005")
     )
 
-    [pg_row] = RawStatements("postgresql").rows("job", [rows[1]])
+    [pg_row] = RawStatements("postgresql").rows("job", messages("job", [rows[1]]))
     assert pg_row[1] == pg_row[2] == when

@@ -13,7 +13,9 @@ import pytest
 
 from redun.backends.base import JobEnd, JobStart
 from redun.backends.db import RedunBackend, writer
-from redun.backends.db.batch import Batch, WaitingJobs, Written
+from redun.backends.db.rows import JOB, JOB_END, RowWriter, WaitingJobs
+
+WAIT = 5.0
 
 
 def rows(path: Path, sql: str) -> list[tuple]:
@@ -25,44 +27,61 @@ def start(rec: SimpleNamespace, job_id: str, parent: str | None = None) -> JobSt
     return JobStart(job_id, "x1", parent, rec.add.hash, rec.now(), may_wait=True)
 
 
-def test_row_waits_and_merges_with_its_end_in_a_later_batch(rec: SimpleNamespace) -> None:
-    waiting = WaitingJobs()
-    first = Batch(Written(), waiting)
-    first.add(start(rec, "j1"))
-    first.add(JobStart("j0", "x1", None, rec.add.hash, rec.now()))  # may not wait
-    first.hold_back_unfinished()
-    assert list(first.job_inserts) == ["j0"] and len(waiting) == 1
-
-    second = Batch(Written(), waiting)
-    second.add(JobEnd("j1", rec.now(), "c" * 40, True))
-    assert second.job_inserts["j1"]["call_hash"] == "c" * 40 and not second.job_updates
-    assert len(waiting) == 0
+def job(job_id: str, parent: str | None = None, may_wait: bool = True) -> tuple:
+    """A JOB message of a job that has started (and may wait for its end)."""
+    return (JOB, job_id, 1, None, "t" * 40, False, None, parent, "x1", may_wait)
 
 
-def test_a_child_row_brings_its_waiting_parent_first(rec: SimpleNamespace) -> None:
-    waiting = WaitingJobs()
-    first = Batch(Written(), waiting)
-    first.add(start(rec, "parent"))
-    first.hold_back_unfinished()
-    second = Batch(Written(), waiting)
-    second.add(start(rec, "child", parent="parent"))
-    second.hold_back_unfinished()  # the child may wait; the parent it names may not
-    assert list(second.job_inserts) == ["parent"] and list(waiting._rows) == ["child"]
-
-    same = Batch(Written(), WaitingJobs())  # parent and child within one batch
-    same.add(start(rec, "p"))
-    same.add(start(rec, "c", parent="p"))
-    same.hold_back_unfinished()
-    assert list(same.job_inserts) == ["p"]
+def job_ids(table_rows: list[tuple[str, list[tuple]]], table: str = "job") -> list[str]:
+    return [row[1] for name, rows in table_rows if name == table for row in rows]
 
 
-def test_expired_rows_leave_oldest_first(rec: SimpleNamespace) -> None:
+def test_row_waits_and_merges_with_its_end_in_a_later_batch() -> None:
+    writer_ = RowWriter("sqlite")
+    first = writer_.rows([job("j1"), job("j0", may_wait=False)], False, 100.0, WAIT)
+    assert job_ids(first) == ["j0"] and len(writer_.waiting) == 1
+
+    second = writer_.rows([(JOB_END, "j1", 2, "c" * 40, True)], False, 101.0, WAIT)
+    assert second == [("job", [(JOB, "j1", 1, 2, "t" * 40, True, "c" * 40, None, "x1", True)])]
+    assert len(writer_.waiting) == 0
+
+
+def test_an_end_without_its_start_is_an_update() -> None:
+    table_rows = RowWriter("sqlite").rows([(JOB_END, "j0", 2, None, False)], False, 1.0, WAIT)
+    assert table_rows == [("job_update", [("job_update", 2, None, False, "j0")])]
+
+
+def test_a_child_row_brings_its_waiting_parent_first() -> None:
+    writer_ = RowWriter("sqlite")
+    writer_.rows([job("parent")], False, 100.0, WAIT)
+    # The child may wait; the parent it names may not.
+    assert job_ids(writer_.rows([job("child", "parent")], False, 100.5, WAIT)) == ["parent"]
+    assert list(writer_.waiting._rows) == ["child"]
+
+    # Parent and child within one batch.
+    assert job_ids(RowWriter("sqlite").rows([job("p"), job("c", "p")], False, 1.0, WAIT)) == ["p"]
+
+
+def test_expired_rows_leave_oldest_first() -> None:
     waiting = WaitingJobs()
     for since, job_id in enumerate(["a", "b", "c"]):
-        waiting.hold({"id": job_id}, float(since))
-    assert [r["id"] for r in waiting.take_expired(before=1.5)] == ["a", "b"]
-    assert waiting.oldest_since() == 2.0
-    assert [r["id"] for r in waiting.take_expired(before=math.inf)] == ["c"]
+        waiting.hold(job(job_id), float(since))
+    assert [r[1] for r in waiting.take_expired(before=1.5)] == ["a", "b"]
+    assert [r[1] for r in waiting.take_expired(before=math.inf)] == ["c"]
+
+
+def test_rows_that_waited_long_enough_come_along_and_a_flush_takes_all() -> None:
+    writer_ = RowWriter("sqlite")
+    writer_.rows([job("old")], False, 100.0, WAIT)
+    writer_.rows([job("new")], False, 103.0, WAIT)
+    assert job_ids(writer_.rows([], False, 105.0, WAIT)) == ["old"]
+    assert job_ids(writer_.rows([], True, 105.0, WAIT)) == ["new"]
+    assert len(writer_.waiting) == 0
+
+
+def test_an_unknown_message_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown record message 'nope'"):
+        RowWriter("sqlite").rows([("nope", 1)], False, 1.0, WAIT)
 
 
 def test_writer_writes_a_waiting_row_alone_once_it_expires(
@@ -70,13 +89,23 @@ def test_writer_writes_a_waiting_row_alone_once_it_expires(
     db_path: Path,
     rec: SimpleNamespace,
     monkeypatch: pytest.MonkeyPatch,
-    watch_writes,
 ) -> None:
-    monkeypatch.setattr(writer, "WAIT_FOR_END", 0.0)
+    """Held back in the write process, the row is written once its wait is over, though
+    no other record comes to carry it."""
+    monkeypatch.setattr(writer, "WAIT_FOR_END", 0.3)
+    committed: list[dict[str, int]] = []
     inserted = threading.Event()
-    watch_writes(backend, lambda table, rows: table == "job" and inserted.set())
+
+    def on_commit(counts: dict[str, int]) -> None:
+        committed.append(counts)
+        if "job" in counts:
+            inserted.set()
+
+    backend._writer.on_commit.append(on_commit)
+    backend.record_task(rec.add)
     backend.record_job_start(start(rec, "long-running"))
     assert inserted.wait(10), "the waiting row was never written"
+    assert committed[0] == {"task": 1, "value": 1}  # the job's row waited for a later batch
     backend.flush()
     assert rows(db_path, "SELECT id, end_time FROM job") == [("long-running", None)]
 

@@ -12,7 +12,7 @@ import pytest
 
 from redun.backends.base import BackendError
 from redun.backends.db import RedunBackend
-from redun.backends.db.sqlite_process import PIPE_SIZE, SqliteProcess, StatementList
+from redun.backends.db.sqlite_process import PIPE_SIZE, SqliteProcess
 
 
 @pytest.fixture
@@ -71,31 +71,30 @@ def test_a_killed_write_process_is_reported_at_flush(
     assert query("SELECT name FROM task") == [("add",)]
 
 
+def task_row(letter: str, name: str) -> tuple:
+    return ("task", letter * 40, name, "", "")
+
+
 def test_a_failed_batch_leaves_nothing_and_later_batches_commit(db_path: Path, query) -> None:
     RedunBackend(f"sqlite:///{db_path}").upgrade()  # the schema
     process = SqliteProcess(str(db_path), 5.0, ())
-    failing = StatementList()
-    failing.execute("INSERT INTO task (hash, name, namespace, source) VALUES (?, ?, ?, ?)",
-                    ("a" * 40, "first", "", ""))  # fmt: skip
-    failing.execute("INSERT INTO no_such_table VALUES (1)")
-    process.send(failing.statements)
-    with pytest.raises(sqlite3.OperationalError, match="no such table: no_such_table"):
+    committed: list[dict[str, int]] = []
+    process.on_commit = committed.append
+    # The task row is inserted before the value row that breaks a NOT NULL constraint.
+    failing = [task_row("a", "first"), ("value", None, "builtins.int", "pickle", b"")]
+    process.send((failing, True, 0.0, 5.0))
+    with pytest.raises(sqlite3.IntegrityError, match="NOT NULL constraint failed: value"):
         process.sync()
-    good = StatementList()
-    good.executemany("INSERT INTO task (hash, name, namespace, source) VALUES (?, ?, ?, ?)",
-                     [("b" * 40, "second", "", ""), ("c" * 40, "third", "", "")])  # fmt: skip
-    process.send(good.statements)
+    process.send(([task_row("b", "second"), task_row("c", "third")], True, 0.0, 5.0))
     process.close()
     assert query("SELECT name FROM task ORDER BY name") == [("second",), ("third",)]
+    assert committed == [{"task": 2}]
 
 
 def test_reads_run_after_the_batches_sent_before_them(db_path: Path) -> None:
     RedunBackend(f"sqlite:///{db_path}").upgrade()
     process = SqliteProcess(str(db_path), 5.0, ())
-    batch = StatementList()
-    batch.execute("INSERT INTO task (hash, name, namespace, source) VALUES (?, ?, ?, ?)",
-                  ("a" * 40, "first", "", ""))  # fmt: skip
-    process.send(batch.statements)
+    process.send(([task_row("a", "first")], True, 0.0, 5.0))
     rows = process.read("SELECT name FROM task WHERE hash IN (?, ?)", ("a" * 40, "b" * 40))
     assert rows == [("first",)]
     with pytest.raises(sqlite3.OperationalError, match="no such table: nope"):

@@ -1,12 +1,13 @@
-"""Turning queued records into table rows, one batch (= one transaction) at a time.
+"""Turning queued records into row messages, one batch (= one transaction) at a time.
 
 Runs on the writer thread: values are serialized here, off the scheduler's path.
-Content-addressed rows already written by this process are skipped.
+The messages are plain tuples (see rows.py), so that a SQLite file's write
+process can take them whole. Content-addressed rows this process has already
+written are skipped.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from redun.backends.base import (
@@ -19,6 +20,7 @@ from redun.backends.base import (
     TagRecord,
     ValueRecord,
 )
+from redun.backends.db.rows import JOB, JOB_END
 from redun.file import File
 from redun.hashing import hash_tag
 from redun.values import (
@@ -53,7 +55,7 @@ class TaskRecord(Record):
 
 
 class Written:
-    """Hashes this process has already committed (so they are not sent again)."""
+    """Hashes this process has already handed to the database (so they are not sent again)."""
 
     def __init__(self) -> None:
         self.values: set[str] = set()
@@ -64,131 +66,49 @@ class Written:
     def update(self, batch: Batch) -> None:
         self.values.update(batch.values)
         self.tasks.update(batch.tasks)
-        self.calls.update(batch.call_nodes)
+        self.calls.update(batch.calls)
         self.tags.update(batch.tags)
 
 
-class WaitingJobs:
-    """Rows of started jobs held back for a while, in the hope their end comes first.
-
-    A job that ends within the wait is written as one insert instead of an insert
-    and an update. Rows are kept oldest first; a row leaves when its job ends, when
-    a new row names it as parent (which needs it written), or when it expires.
-    """
-
-    def __init__(self) -> None:
-        self._rows: dict[str, tuple[dict, float]] = {}
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    def hold(self, row: dict, since: float) -> None:
-        self._rows[row["id"]] = (row, since)
-
-    def take(self, job_id: str | None) -> dict | None:
-        """The row of ``job_id`` if it is waiting, no longer waiting."""
-        entry = self._rows.pop(job_id, None) if job_id is not None else None
-        return entry[0] if entry is not None else None
-
-    def oldest_since(self) -> float | None:
-        return next(iter(self._rows.values()))[1] if self._rows else None
-
-    def take_expired(self, before: float) -> list[dict]:
-        """Rows held since before ``before`` (oldest first); all rows with ``before=inf``."""
-        expired = []
-        for row, since in self._rows.values():
-            if since >= before:
-                break
-            expired.append(row)
-        for row in expired:
-            del self._rows[row["id"]]
-        return expired
-
-
 class Batch:
-    """Rows for every table, gathered from a run of records, in insertion order."""
+    """The messages of a run of records, in order, for one transaction."""
 
-    def __init__(self, written: Written, waiting: WaitingJobs | None = None) -> None:
+    def __init__(self, written: Written) -> None:
         self.written = written
-        self.waiting = waiting if waiting is not None else WaitingJobs()
-        self._may_wait: list[str] = []  # this batch's new rows that may wait for their end
-        self._parents: set[str] = set()  # job ids this batch's rows name as parent
-        self.tasks: dict[str, dict] = {}
-        self.values: dict[str, dict] = {}
-        self.files: dict[str, dict] = {}
-        self.subvalues: dict[tuple[str, str], dict] = {}
-        self.handles: dict[str, dict] = {}
-        self.handle_edges: dict[tuple[str, str], dict] = {}
-        self.call_nodes: dict[str, dict] = {}
-        self.call_edges: list[dict] = []
-        self.subtree_tasks: list[dict] = []
-        self.arguments: dict[str, dict] = {}
-        self.argument_results: list[dict] = []
-        self.evaluations: dict[str, dict] = {}
-        self.job_inserts: dict[str, dict] = {}
-        self.job_updates: dict[str, dict] = {}
-        self.executions: dict[str, dict] = {}
-        self.tags: dict[str, dict] = {}
-        self.reused_calls: dict[str, CallRecord] = {}
+        self.messages: list[tuple] = []
+        self.values: set[str] = set()  # content-addressed keys of this batch's rows
+        self.tasks: set[str] = set()
+        self.calls: set[str] = set()
+        self.tags: set[str] = set()
+        self.reused_calls: dict[str, CallRecord] = {}  # checked against the database
+        self.may_wait = False  # holds the row of a job that may wait for its end
+        self._adders = {
+            JobStart: self._add_job_start,
+            JobEnd: self._add_job_end,
+            CallRecord: self._add_call_record,
+            EvaluationRecord: self._add_evaluation,
+            TaskRecord: self._add_task_record,
+            ExecutionRecord: self._add_execution,
+            HandleRecord: self._add_handles,
+            TagRecord: self._add_tag_record,
+        }
 
     def __bool__(self) -> bool:
-        return any(
-            (self.tasks, self.values, self.call_nodes, self.evaluations, self.job_inserts,
-             self.job_updates, self.executions, self.tags, self.reused_calls, self.handles)
-        )  # fmt: skip
-
-    def table_rows(self) -> list[tuple[str, list[dict]]]:
-        """(table, rows) in foreign-key order; ``job_update`` updates jobs started earlier."""
-        return [
-            ("task", list(self.tasks.values())),
-            ("value", list(self.values.values())),
-            ("file", list(self.files.values())),
-            ("subvalue", list(self.subvalues.values())),
-            ("handle", list(self.handles.values())),
-            ("handle_edge", list(self.handle_edges.values())),
-            ("call_node", list(self.call_nodes.values())),
-            ("call_edge", self.call_edges),
-            ("call_subtree_task", self.subtree_tasks),
-            ("argument", list(self.arguments.values())),
-            ("argument_result", self.argument_results),
-            ("evaluation", list(self.evaluations.values())),
-            ("job", list(self.job_inserts.values())),
-            ("execution", list(self.executions.values())),
-            ("job_update", list(self.job_updates.values())),
-            ("tag", list(self.tags.values())),
-        ]
+        return bool(self.messages or self.reused_calls)
 
     def add(self, record: Any) -> None:
-        """Add one queued record's rows."""
-        if isinstance(record, JobStart):
-            self._add_job_start(record)
-        elif isinstance(record, JobEnd):
-            self._add_job_end(record)
-        elif isinstance(record, CallRecord):
-            if record.reused and record.call_hash not in self.written.calls:
-                self.reused_calls[record.call_hash] = record  # checked against the database
-            else:
-                self._add_call(record)
-        elif isinstance(record, EvaluationRecord):
-            self.add_value(record.result)
-            self.evaluations[record.eval_hash] = {
-                "eval_hash": record.eval_hash,
-                "task_hash": record.task_hash,
-                "args_hash": record.args_hash,
-                "value_hash": record.result.value_hash,
-            }
-        elif isinstance(record, TaskRecord):
-            self._add_task(record.task)
-        elif isinstance(record, ExecutionRecord):
-            self._add_execution(record)
-        elif isinstance(record, HandleRecord):
-            self._add_handles(record)
-        elif isinstance(record, TagRecord):
-            if record.value is not None:
-                self.add_value(record.value)
-            self._add_tags(record.entity_type, record.entity_id, record.tags)
-        else:
+        """Add one queued record's messages."""
+        adder = self._adders.get(type(record))
+        if adder is None:
             raise TypeError(f"unknown record type {type(record).__name__}")
+        adder(record)
+
+    def add_reused_calls(self, existing: set[str]) -> None:
+        """Add the messages of reused calls the database turned out not to have."""
+        for call_hash, call in self.reused_calls.items():
+            if call_hash not in existing:
+                self._add_call(call)
+        self.reused_calls = {}
 
     # Values -------------------------------------------------------------------------
     def add_value(self, record: ValueRecord) -> None:
@@ -199,23 +119,18 @@ class Batch:
         self._value_row(value_hash, record.value, record.data)
         for sub in get_subvalues(record.value):
             sub_hash = get_value_hash(sub)
-            self.subvalues[(sub_hash, value_hash)] = {
-                "value_hash": sub_hash,
-                "parent_value_hash": value_hash,
-            }
+            self.messages.append(("subvalue", sub_hash, value_hash))
             if sub_hash not in self.values and sub_hash not in self.written.values:
                 self._value_row(sub_hash, sub, None)
 
     def _value_row(self, value_hash: str, value: Any, data: bytes | None) -> None:
+        self.values.add(value_hash)
         fmt = value.get_serialization_format() if isinstance(value, Value) else MIME_PICKLE
-        self.values[value_hash] = {
-            "value_hash": value_hash,
-            "type": get_type_name(value),
-            "format": fmt,
-            "value": data if data is not None else serialize_value(value),
-        }
+        if data is None:
+            data = serialize_value(value)
+        self.messages.append(("value", value_hash, get_type_name(value), fmt, data))
         if isinstance(value, File):
-            self.files[value_hash] = {"value_hash": value_hash, "path": value.path}
+            self.messages.append(("file", value_hash, value.path))
 
     def _add_handles(self, record: HandleRecord) -> None:
         """Rows for a handle state (always marked valid again) and its edges from parents."""
@@ -223,145 +138,92 @@ class Batch:
         for handle in (record.handle, *record.parents):
             info = handle.__handle__
             self.add_value(ValueRecord(info.hash, handle))
-            self.handles[info.hash] = {
-                "hash": info.hash,
-                "fullname": info.fullname,
-                "value_hash": info.hash,
-                "key": info.key,
-                "is_valid": True,
-            }
+            self.messages.append(("handle", info.hash, info.fullname, info.hash, info.key, True))
         for parent in record.parents:
-            edge = (parent.__handle__.hash, child)
-            if edge[0] != child:
-                self.handle_edges[edge] = {"parent_id": edge[0], "child_id": child}
+            parent_hash = parent.__handle__.hash
+            if parent_hash != child:
+                self.messages.append(("handle_edge", parent_hash, child))
 
     # Tasks and calls ------------------------------------------------------------------
-    def _add_task(self, task: Any) -> None:
+    def _add_task_record(self, record: TaskRecord) -> None:
+        task = record.task
         task_hash = task.hash
         if task_hash in self.tasks or task_hash in self.written.tasks:
             return
-        self.tasks[task_hash] = {
-            "hash": task_hash,
-            "name": task.name,
-            "namespace": task.namespace,
-            "source": task.source,
-        }
+        self.tasks.add(task_hash)
+        self.messages.append(("task", task_hash, task.name, task.namespace, task.source))
         self.add_value(ValueRecord(task_hash, task))
 
-    def add_reused_calls(self, existing: set[str]) -> None:
-        """Add the rows of reused calls the database turned out not to have."""
-        for call_hash, call in self.reused_calls.items():
-            if call_hash not in existing:
-                self._add_call(call)
-        self.reused_calls = {}
+    def _add_call_record(self, call: CallRecord) -> None:
+        if call.reused and call.call_hash not in self.written.calls:
+            self.reused_calls[call.call_hash] = call
+        else:
+            self._add_call(call)
 
     def _add_call(self, call: CallRecord) -> None:
         call_hash = call.call_hash
-        if call_hash in self.call_nodes or call_hash in self.written.calls:
+        if call_hash in self.calls or call_hash in self.written.calls:
             return
+        self.calls.add(call_hash)
         self.add_value(call.result)
-        self.call_nodes[call_hash] = {
-            "call_hash": call_hash,
-            "task_name": call.task_name,
-            "task_hash": call.task_hash,
-            "args_hash": call.args_hash,
-            "value_hash": call.result.value_hash,
-            "timestamp": call.timestamp,
-        }
-        self.call_edges.extend(
-            {"parent_id": call_hash, "child_id": child, "call_order": order}
+        messages = self.messages
+        messages.append(
+            ("call_node", call_hash, call.task_name, call.task_hash, call.args_hash,
+             call.result.value_hash, call.timestamp)
+        )  # fmt: skip
+        messages.extend(
+            ("call_edge", call_hash, child, order)
             for order, child in enumerate(call.child_call_hashes)
         )
-        self.subtree_tasks.extend(
-            {"call_hash": call_hash, "task_hash": task_hash}
+        messages.extend(
+            ("call_subtree_task", call_hash, task_hash)
             for task_hash in sorted(call.subtree_task_hashes)
         )
         for arg in call.argument_records():
             self.add_value(arg.value)
-            self.arguments[arg.arg_hash] = {
-                "arg_hash": arg.arg_hash,
-                "call_hash": call_hash,
-                "value_hash": arg.value.value_hash,
-                "arg_position": arg.position,
-                "arg_key": arg.key,
-            }
-            self.argument_results.extend(
-                {"arg_hash": arg.arg_hash, "result_call_hash": upstream}
-                for upstream in arg.upstream_call_hashes
+            messages.append(
+                ("argument", arg.arg_hash, call_hash, arg.value.value_hash, arg.position, arg.key)
             )
+            messages.extend(
+                ("argument_result", arg.arg_hash, upstream) for upstream in arg.upstream_call_hashes
+            )
+
+    def _add_evaluation(self, record: EvaluationRecord) -> None:
+        self.add_value(record.result)
+        self.messages.append(
+            ("evaluation", record.eval_hash, record.task_hash, record.args_hash,
+             record.result.value_hash)
+        )  # fmt: skip
 
     # Jobs and executions ------------------------------------------------------------
     def _add_job_start(self, job: JobStart) -> None:
-        parent_id = job.parent_id
-        if parent_id is not None:
-            self._parents.add(parent_id)
-            parent = self.waiting.take(parent_id)  # a child's row needs its parent's row
-            if parent is not None:
-                self.job_inserts[parent_id] = parent
         if job.may_wait and job.end_time is None:
-            self._may_wait.append(job.id)
-        self.job_inserts[job.id] = {
-            "id": job.id,
-            "start_time": job.start_time,
-            "end_time": job.end_time,
-            "task_hash": job.task_hash,
-            "cached": job.cached,
-            "call_hash": job.call_hash,
-            "parent_id": job.parent_id,
-            "execution_id": job.execution_id,
-        }
+            self.may_wait = True
+        self.messages.append(
+            (JOB, job.id, job.start_time, job.end_time, job.task_hash, job.cached, job.call_hash,
+             job.parent_id, job.execution_id, job.may_wait)
+        )  # fmt: skip
 
     def _add_job_end(self, job: JobEnd) -> None:
-        row = self.job_inserts.get(job.id)
-        if row is None:
-            row = self.waiting.take(job.id)
-            if row is not None:
-                self.job_inserts[job.id] = row
-        if row is not None:  # started and ended within this batch: one insert
-            row.update(end_time=job.end_time, call_hash=job.call_hash, cached=job.cached)
-            return
-        self.job_updates[job.id] = {
-            "b_id": job.id,
-            "b_end_time": job.end_time,
-            "b_call_hash": job.call_hash,
-            "b_cached": job.cached,
-        }
-
-    def hold_back_unfinished(self) -> None:
-        """Move this batch's rows of jobs still running (and nobody's parent) to the waiting."""
-        now = time.monotonic()
-        for job_id in self._may_wait:
-            row = self.job_inserts.get(job_id)
-            if row is not None and row["end_time"] is None and job_id not in self._parents:
-                self.waiting.hold(self.job_inserts.pop(job_id), now)
-        self._may_wait = []
-
-    def add_waiting(self, before: float) -> None:
-        """Write the waiting rows held since before ``before`` with this batch."""
-        for row in self.waiting.take_expired(before):
-            self.job_inserts[row["id"]] = row
+        self.messages.append((JOB_END, job.id, job.end_time, job.call_hash, job.cached))
 
     def _add_execution(self, execution: ExecutionRecord) -> None:
         if execution.root_job is not None:
             self._add_job_start(execution.root_job)
-        self.executions[execution.id] = {
-            "id": execution.id,
-            "args": execution.args,
-            "job_id": execution.job_id,
-            "updated_time": execution.updated_time,
-        }
+        self.messages.append(
+            ("execution", execution.id, execution.args, execution.job_id, execution.updated_time)
+        )
         self._add_tags("Execution", execution.id, execution.tags.items())
+
+    def _add_tag_record(self, record: TagRecord) -> None:
+        if record.value is not None:
+            self.add_value(record.value)
+        self._add_tags(record.entity_type, record.entity_id, record.tags)
 
     def _add_tags(self, entity_type: str, entity_id: str, tags: Any) -> None:
         for key, value in tags:
             digest = hash_tag(entity_id, key, value)
-            if digest in self.written.tags:
+            if digest in self.tags or digest in self.written.tags:
                 continue
-            self.tags[digest] = {
-                "tag_hash": digest,
-                "entity_type": entity_type,
-                "entity_id": entity_id,
-                "key": key,
-                "value": value,
-                "is_current": True,
-            }
+            self.tags.add(digest)
+            self.messages.append(("tag", digest, entity_type, entity_id, key, value, True))

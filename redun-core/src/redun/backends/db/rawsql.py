@@ -1,13 +1,16 @@
 """The writer's SQL: bulk inserts for every table, as prepared DBAPI statements.
 
-Rows go to the driver directly as tuples in column order, in the stored form
-SQLAlchemy's models used: on SQLite, times are naive UTC text
+A row arrives as a message, ``(table, *columns)`` in the order of COLUMNS (see
+rows.py), and goes to the driver as a tuple, in the stored form SQLAlchemy's
+models used: on SQLite, times are naive UTC text
 ``YYYY-MM-DD HH:MM:SS.ffffff``, booleans 0/1 and tag values JSON text; on
 PostgreSQL, times are timezone-aware and tag values are cast to JSONB.
 
 On SQLite a time travels as integer microseconds since 1970 (given twice) and
 the statement spells it out (SQLITE_TIME): SQLite's C formats it where the
 statements run, instead of Python's ``isoformat`` on the writer thread.
+
+Standard library only: a SQLite file's write process imports this module without redun.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "execution": ("id", "args", "job_id", "updated_time"),
     "tag": ("tag_hash", "entity_type", "entity_id", "key", "value", "is_current"),
 }  # fmt: skip
+# A job_update message: ("job_update", end_time, call_hash, cached, id).
 JOB_UPDATE_COLUMNS = ("b_end_time", "b_call_hash", "b_cached", "b_id")
 _TIME_COLUMNS = {"timestamp", "start_time", "end_time", "updated_time", "b_end_time"}
 _JSON_COLUMNS = {("tag", "value")}
@@ -118,7 +122,9 @@ class RawStatements:
         self._multi: dict[tuple[str, int], str] = {}
         self._groups: dict[str, str] = {}
         self._conflict: dict[str, str] = {}
-        self._converters: dict[str, Callable[[dict], tuple]] = {}
+        self._converters: dict[str, Callable[[tuple], tuple]] = {}
+        # Where a row message holds the key of an upserted table.
+        self._upsert_keys = {t: COLUMNS[t].index(k) + 1 for t, k in _UPSERT_KEYS.items()}
         self.sql: dict[str, str] = {}
         for table, columns in COLUMNS.items():
             self._groups[table] = "(" + ", ".join(self._marks(table, columns)) + ")"
@@ -154,8 +160,9 @@ class RawStatements:
         values = ", ".join([self._groups[table]] * count)
         return f"INSERT INTO {table} ({names}) VALUES {values}{self._conflict[table]}"
 
-    def _converter(self, table: str, columns: tuple[str, ...]) -> Callable[[dict], tuple]:
-        getter = itemgetter(*columns)
+    def _converter(self, table: str, columns: tuple[str, ...]) -> Callable[[tuple], tuple]:
+        # A row travels as a message, (table, *columns): its values start at index 1.
+        getter = itemgetter(*range(1, len(columns) + 1))
         twice = not self._postgres  # (a time's SQLite placeholder takes it twice)
         changes: list[tuple[int, Callable[[Any], Any], bool]] = []
         for i, name in enumerate(columns):
@@ -170,7 +177,7 @@ class RawStatements:
             [(at, change, double)] = changes
             copies = 2 if double else 1
 
-            def convert_one(row: dict) -> tuple:
+            def convert_one(row: tuple) -> tuple:
                 values = getter(row)
                 return (*values[:at], *(change(values[at]),) * copies, *values[at + 1 :])
 
@@ -178,7 +185,7 @@ class RawStatements:
 
         changes.reverse()  # (from the last, so that doubling one leaves the others in place)
 
-        def convert(row: dict) -> tuple:
+        def convert(row: tuple) -> tuple:
             values = list(getter(row))
             for i, change, double in changes:
                 new = change(values[i])
@@ -187,8 +194,8 @@ class RawStatements:
 
         return convert
 
-    def rows(self, table: str, rows: list[dict]) -> list[tuple]:
-        """The rows as tuples in the statement's column order."""
+    def rows(self, table: str, rows: list[tuple]) -> list[tuple]:
+        """The statement parameters of ``rows`` (messages: the table, then its columns)."""
         return list(map(self._converters[table], rows))
 
     def _multi_sql(self, table: str, count: int) -> str:
@@ -213,8 +220,8 @@ class RawStatements:
                 found.update(joined.split(",") if joined else ())
         return found
 
-    def execute(self, cursor: Any, table: str, rows: list[dict], one_row: bool = False) -> None:
-        """Write ``rows`` to ``table``: multi-row INSERTs, or executemany for updates.
+    def execute(self, cursor: Any, table: str, rows: list[tuple], one_row: bool = False) -> None:
+        """Write ``rows`` (messages) to ``table``: multi-row INSERTs, or executemany for updates.
 
         With ``one_row``, executemany of the one-row INSERT: dearer where each row's step
         retakes the GIL, cheaper (SQLite prepares one short statement, not a long one per
@@ -225,7 +232,7 @@ class RawStatements:
         if table not in COLUMNS:  # updates
             cursor.executemany(self.sql[table], self.rows(table, rows))
             return
-        key = _UPSERT_KEYS.get(table)
+        key = self._upsert_keys.get(table)
         if key is not None:  # one statement must not upsert a key twice (PostgreSQL refuses)
             rows = list({row[key]: row for row in rows}.values())
         tuples = self.rows(table, rows)

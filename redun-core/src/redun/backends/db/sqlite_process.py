@@ -4,8 +4,9 @@ queries, off this process's GIL.
 SQLite's work for a big run (index pages of random keys in every table) takes
 about as long as the scheduler's own Python, and on a thread the two take turns
 on one GIL. In a child process they run side by side: the writer thread only
-turns records into statements and sends them down a pipe, and the cache reader
-asks for the next slice of lookups while the scheduler works through this one.
+turns records into row messages and sends them down a pipe (the child sorts them
+into rows and runs them), and the cache reader asks for the next slice of
+lookups while the scheduler works through this one.
 
 The child runs ``sqlite_worker.py`` as a plain script (standard library only,
 ready in milliseconds). Requests are numbered and answered in order;
@@ -21,7 +22,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -29,19 +30,6 @@ from redun.backends.base import BackendError
 from redun.backends.db.sqlite_worker import encode, read_message
 
 WORKER_SCRIPT = Path(__file__).with_name("sqlite_worker.py")
-
-
-class StatementList:
-    """A stand-in DBAPI cursor that keeps the statements given to it, in order."""
-
-    def __init__(self) -> None:
-        self.statements: list[tuple[str, Any, bool]] = []
-
-    def execute(self, sql: str, params: Any = ()) -> None:
-        self.statements.append((sql, params, False))
-
-    def executemany(self, sql: str, seq_of_params: Iterable[Any]) -> None:
-        self.statements.append((sql, list(seq_of_params), True))
 
 
 # Pipes this large hold a slice of lookups and its answers, or a batch being built while
@@ -90,16 +78,19 @@ class SqliteProcess:
         self._queries: set[int] = set()  # numbers of the queries not answered yet
         self._replies: dict[int, tuple[BaseException | None, Any]] = {}  # (and their answers)
         self._ended = False  # the child stopped answering (it exited)
+        # Called (on the answers thread) with the rows per table of each committed batch.
+        self.on_commit: Callable[[dict[str, int]], None] | None = None
         self._changed = threading.Condition()
         self._answers = threading.Thread(
             target=self._read_answers, name=f"redun-db-{role}-answers", daemon=True
         )
         self._answers.start()
 
-    def send(self, statements: list[tuple[str, Any, bool]]) -> None:
-        """Hand one batch to the child; it commits in the background (see :meth:`sync`)."""
+    def send(self, batch: tuple[list[tuple], bool, float, float]) -> None:
+        """Hand one batch to the child, ``(messages, flush, now, wait)`` as RowWriter.rows
+        takes them; it commits in the background (see :meth:`sync`)."""
         self._sent += 1
-        if not self._write(encode((self._sent, "write", statements))):
+        if not self._write(encode((self._sent, "write", batch))):
             self.sync()  # raises why the child is gone
 
     def read(self, sql: str, params: Any = ()) -> list[tuple]:
@@ -190,6 +181,9 @@ class SqliteProcess:
                 self._done, error, rows = answer
                 if self._done in self._queries:
                     self._replies[self._done] = (error, rows)
-                elif error is not None and self._error is None:
-                    self._error = error
+                elif error is not None:
+                    if self._error is None:
+                        self._error = error
+                elif self.on_commit is not None:
+                    self.on_commit(rows)
                 self._changed.notify_all()

@@ -1,11 +1,15 @@
 """The program of a SQLite record's write process (started by ``sqlite_process.py``).
 
 Reads numbered requests from stdin and answers each on stdout, in order, with
-``(number, error, rows)``. A request ``(number, "write", [(sql, params, many), ...])``
-runs its statements in one transaction (error None once committed); a request
-``(number, "read", (sql, params))`` answers with the rows of one query. ``None``
-ends the process. Messages are pickles behind an 8-byte length. Standard library only: the
-process runs this file as a script and never imports redun.
+``(number, error, rows)``. A request ``(number, "write", (messages, flush, now,
+wait))`` writes one batch of row messages through a RowWriter (rows.py) in one
+transaction and answers with the rows written per table once committed; a
+request ``(number, "read", (sql, params))`` answers with the rows of one query.
+``None`` ends the process. Messages are pickles behind an 8-byte length.
+
+The process runs this file as a script, with the standard library only: of
+redun it imports just rows.py and rawsql.py (standard library only themselves),
+under their own names but without running the packages' ``__init__`` modules.
 """
 
 from __future__ import annotations
@@ -17,7 +21,11 @@ import signal
 import sqlite3
 import struct
 import sys
-from typing import Any, BinaryIO
+import types
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+if TYPE_CHECKING:
+    from redun.backends.db.rows import RowWriter
 
 HEADER = struct.Struct("!Q")
 
@@ -45,20 +53,38 @@ def write_message(stream: BinaryIO, message: Any) -> None:
     stream.flush()
 
 
-def run_batch(conn: sqlite3.Connection, statements: list[tuple[str, Any, bool]]) -> None:
-    """Run the statements in one transaction; nothing of it stays on error."""
+def row_writer() -> RowWriter:
+    """A RowWriter for SQLite, imported as redun.backends.db.rows without redun's __init__."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    paths = {
+        "redun": os.path.dirname(os.path.dirname(here)),
+        "redun.backends": os.path.dirname(here),
+        "redun.backends.db": here,
+    }
+    for name, path in paths.items():
+        if name not in sys.modules:
+            package = types.ModuleType(name)
+            package.__path__ = [path]
+            sys.modules[name] = package
+    from redun.backends.db.rows import RowWriter
+
+    return RowWriter("sqlite", one_row=True)
+
+
+def run_batch(conn: sqlite3.Connection, writer: RowWriter, batch: tuple) -> dict[str, int]:
+    """Write one batch in one transaction (nothing of it stays on error); rows per table."""
+    table_rows = writer.rows(*batch)
+    if not table_rows:
+        return {}
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for sql, params, many in statements:
-            if many:
-                conn.executemany(sql, params)
-            else:
-                conn.execute(sql, params)
+        counts = writer.execute(conn, table_rows)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+    return counts
 
 
 def portable(error: Exception) -> Exception:
@@ -77,13 +103,15 @@ def main(settings: dict[str, Any]) -> None:
     conn = sqlite3.connect(settings["path"], timeout=settings["timeout"], isolation_level=None)
     for pragma in settings["pragmas"]:
         conn.execute(pragma).fetchall()
+    writer = None  # (a lookup process never writes)
     source, answers = sys.stdin.buffer, sys.stdout.buffer
     while (message := read_message(source)) is not None:
         number, kind, body = message
         rows, error = None, None
         try:
             if kind == "write":
-                run_batch(conn, body)
+                writer = writer or row_writer()
+                rows = run_batch(conn, writer, body)
             else:
                 rows = conn.execute(*body).fetchall()
         except Exception as failure:  # raised in the parent

@@ -1,29 +1,33 @@
 """The background writer: one thread, one transaction per batch of queued records.
 
 ``put`` only enqueues. The thread blocks on the queue, drains everything that is
-waiting, and writes it with bulk inserts in foreign-key order. For a SQLite file
-the statements run in a child process (sqlite_process.py), so SQLite's work and
-the scheduler's Python run side by side instead of sharing one GIL. ``flush`` waits
-on an event the thread sets once everything queued before it is committed.
-The row of a job that may still be running waits up to WAIT_FOR_END seconds for
-the job's end, so that a short job costs one insert rather than an insert and an
-update; a flush writes the waiting rows too.
+waiting, turns the records into row messages (batch.py) and has a RowWriter
+(rows.py) write them with bulk inserts in foreign-key order. For a SQLite file
+the messages go whole to a child process (sqlite_process.py), whose RowWriter
+runs there: SQLite's work and the rows' Python run beside the scheduler instead
+of sharing one GIL with it. ``flush`` waits on an event the thread sets once
+everything queued before it is committed. The row of a job that may still be
+running waits up to WAIT_FOR_END seconds for the job's end, so that a short job
+costs one insert rather than an insert and an update; a flush writes the waiting
+rows too.
 """
 
 from __future__ import annotations
 
-import math
 import queue
 import threading
 import time
+from collections import Counter, deque
+from collections.abc import Callable
 from typing import Any
 
 from redun.backends.base import BackendError
-from redun.backends.db.batch import Batch, WaitingJobs, Written
+from redun.backends.db.batch import Batch, Written
 from redun.backends.db.database import Database
 from redun.backends.db.errors import describe_error
 from redun.backends.db.rawsql import RawStatements
-from redun.backends.db.sqlite_process import SqliteProcess, StatementList
+from redun.backends.db.rows import RowWriter
+from redun.backends.db.sqlite_process import SqliteProcess
 
 _STOP = object()
 _NOT_STARTED = object()
@@ -54,12 +58,18 @@ class BatchWriter:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._written = Written()
         self._error: BaseException | None = None
-        self._raw = RawStatements(database.dialect)
+        self._raw = RawStatements(database.dialect)  # (the reused-call lookups)
+        self._rows = RowWriter(database.dialect)  # (when this thread writes the rows)
         self._process: SqliteProcess | None | object = _NOT_STARTED  # (at the first record)
         self._stopped = False
         self._dead = False  # the thread ended on an error outside a batch
         self._marking = threading.Lock()  # a flush marker is never queued after the thread died
         self.batches_written = 0
+        self.rows_committed: Counter[str] = Counter()  # rows per table, once committed
+        # Watchers (tests, diagnostics): called with the messages of each batch as it leaves
+        # for the database, and with the rows per table of each batch once committed.
+        self.on_batch: list[Callable[[list[tuple]], None]] = []
+        self.on_commit: list[Callable[[dict[str, int]], None]] = []
         self._thread = threading.Thread(target=self._run, name="redun-db-writer", daemon=True)
         self._thread.start()
 
@@ -155,26 +165,27 @@ class BatchWriter:
 
     def _write_batches(self) -> None:
         stop = False
-        waiting = WaitingJobs()
+        # When rows held back for their job's end (by the RowWriter) are due to be written.
+        due: deque[float] = deque()
         while not stop:
-            oldest = waiting.oldest_since()
-            items = self._gather(oldest + WAIT_FOR_END if oldest is not None else None)
+            items = self._gather(due[0] if due else None)
             markers = [item for item in items if isinstance(item, _FlushMarker)]
             stop = any(item is _STOP for item in items)
-            batch = Batch(self._written, waiting)
+            flush = bool(markers) or stop
+            batch = Batch(self._written)
             try:
                 for item in items:
                     if item is not _STOP and not isinstance(item, _FlushMarker):
                         batch.add(item)
-                if markers or stop:
-                    batch.add_waiting(before=math.inf)
-                else:
-                    batch.hold_back_unfinished()
-                    batch.add_waiting(before=time.monotonic() - WAIT_FOR_END)
-                if batch:
-                    self._write(batch)
+                now = time.monotonic()
+                if batch or (due and (flush or due[0] <= now)):
+                    self._write(batch, flush, now)
                     self._written.update(batch)
                     self.batches_written += 1
+                while due and (flush or due[0] <= now):
+                    due.popleft()
+                if batch.may_wait and not flush:
+                    due.append(now + WAIT_FOR_END)
             except BaseException as error:  # kept for the next flush()/close()
                 if self._error is None:
                     self._error = error
@@ -199,14 +210,19 @@ class BatchWriter:
             self._process = self._database.start_process("write")
         except BackendError:  # (no interpreter to start, say): this thread writes
             self._process = None
+        if isinstance(self._process, SqliteProcess):
+            self._process.on_commit = self._committed
 
-    def _write(self, batch: Batch) -> None:
+    def _write(self, batch: Batch, flush: bool, now: float) -> None:
         if self._process is _NOT_STARTED:
             self._start_process()
         if not isinstance(self._process, SqliteProcess):
             with self._database.transaction() as cursor:
                 self._add_missing_reused_calls(cursor, batch)
-                self._write_rows(cursor, batch)
+                self._announce(batch)
+                table_rows = self._rows.rows(batch.messages, flush, now, WAIT_FOR_END)
+                counts = self._rows.execute(cursor, table_rows)
+            self._committed(counts)
             return
         if batch.reused_calls:
             # Looked up on this process's own connection: one aggregated row a query (the
@@ -214,16 +230,21 @@ class BatchWriter:
             # commits. Committed rows suffice: the calls this writer sent are in _written.
             with self._database.read_cursor() as cursor:
                 self._add_missing_reused_calls(cursor, batch)
-        statements = StatementList()
-        self._write_rows(statements, batch, one_row=True)
-        self._process.send(statements.statements)
+        self._announce(batch)
+        self._process.send((batch.messages, flush, now, WAIT_FOR_END))
+
+    def _announce(self, batch: Batch) -> None:
+        for watch in self.on_batch:
+            watch(batch.messages)
+
+    def _committed(self, counts: dict[str, int]) -> None:
+        """Count the rows of a committed batch (called on the thread that learns of it)."""
+        self.rows_committed.update(counts)
+        for watch in self.on_commit:
+            watch(counts)
 
     def _add_missing_reused_calls(self, cursor: Any, batch: Batch) -> None:
         # Calls reused from the cache are nearly always recorded already: look them up by
         # key and write rows only for the missing ones.
         if batch.reused_calls:
             batch.add_reused_calls(self._raw.existing_calls(cursor, list(batch.reused_calls)))
-
-    def _write_rows(self, writer: Any, batch: Batch, one_row: bool = False) -> None:
-        for table, rows in batch.table_rows():
-            self._raw.execute(writer, table, rows, one_row)
