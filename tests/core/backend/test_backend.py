@@ -111,11 +111,33 @@ def test_evaluations_round_trip_and_upsert(backend: RedunBackend, rec: SimpleNam
     backend._db.reader_connection().set_trace_callback(statements.append)
     found = backend.get_evaluations(eval_hashes)
     assert len(found) == 1100
-    assert found[eval_hashes[7]] == (rec.value_record(7).value_hash, 7)
-    assert len([s for s in statements if s.startswith("SELECT")]) == 3  # chunks of <= 500 ids
+    assert found[eval_hashes[7]] == (rec.value_record(7).value_hash, 7, None)
+    # Chunks of <= 500 ids: evaluations, then the calls a result without children would have.
+    assert len([s for s in statements if s.startswith("SELECT")]) == 3 + 3
     backend.record_evaluation(eval_hashes[7], rec.add.hash, "7" * 40, rec.value_record("new"))
     backend.flush()
     assert backend.get_evaluations([eval_hashes[7]])[eval_hashes[7]][1] == "new"
+
+
+def test_evaluations_name_the_leaf_call_the_record_holds(
+    backend: RedunBackend, rec: SimpleNamespace
+) -> None:
+    """A reused value that was a call's result without children has that call's hash."""
+    backend.record_task(rec.add)
+    leaf = rec.call_record(rec.add, (1, 2), 3)
+    parent = rec.call_record(rec.add, (3, 4), 7, children=[leaf.call_hash])
+    unrecorded = rec.call_record(rec.add, (5, 6), 11)
+    backend.record_call(leaf)
+    backend.record_call(parent)
+    evals = {}
+    for call in (leaf, parent, unrecorded):
+        evals[call.call_hash] = hash_eval(rec.add.hash, call.args_hash)
+        backend.record_evaluation(evals[call.call_hash], rec.add.hash, call.args_hash, call.result)
+    backend.flush()
+    found = backend.get_evaluations(list(evals.values()))
+    assert found[evals[leaf.call_hash]] == (leaf.result.value_hash, 3, leaf.call_hash)
+    assert found[evals[parent.call_hash]][2] is None  # its call has a child
+    assert found[evals[unrecorded.call_hash]][2] is None
 
 
 def test_unreadable_evaluation_is_a_cache_miss(backend: RedunBackend, rec: SimpleNamespace) -> None:

@@ -25,8 +25,9 @@ def fan_out(n: int) -> list:
     return [leaf(i) for i in range(n)]
 
 
-def value_hashes(found: dict[str, tuple]) -> dict[str, str]:
-    return {eval_hash: value_hash for eval_hash, (value_hash, _) in found.items()}
+def value_hashes(found: dict[str, tuple]) -> dict[str, tuple[str, str | None]]:
+    """eval_hash -> (value hash, recorded leaf call)."""
+    return {eval_hash: (value_hash, leaf) for eval_hash, (value_hash, _, leaf) in found.items()}
 
 
 @pytest.fixture
@@ -84,8 +85,13 @@ def test_prefetched_answers_equal_direct_ones_misses_included(
     direct = RedunBackend(f"sqlite:///{db_path}")
     direct.load()
     expected = value_hashes(direct.get_evaluations(wanted))
+    with direct.read_cursor() as cursor:
+        cursor.execute("SELECT call_hash FROM job WHERE parent_id IS NOT NULL")
+        leaf_calls = {call_hash for (call_hash,) in cursor.fetchall()}
     direct.close()
     assert len(expected) == 31
+    # The leaves' calls are recorded as the cache finds them; fan_out's call has children.
+    assert {leaf for _, leaf in expected.values()} == leaf_calls | {None}
 
     backend = RedunBackend(f"sqlite:///{db_path}")
     backend.load()

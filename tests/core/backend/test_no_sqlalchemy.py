@@ -45,7 +45,7 @@ SCRIPT = textwrap.dedent(
     backend.record_job_end(JobEnd(job_id, now, call.call_hash, False))
     backend.flush()
     assert backend.find_cached_call(add.hash, "a" * 40).value == 3
-    assert backend.get_evaluations(["e" * 40]) == {"e" * 40: (get_value_hash(3), 3)}
+    assert backend.get_evaluations(["e" * 40]) == {"e" * 40: (get_value_hash(3), 3, None)}
     backend.close()
     print("heavy:", sorted(m for m in ("sqlalchemy", "alembic") if m in sys.modules))
     """

@@ -100,6 +100,23 @@ def test_a_warm_run_writes_no_call_it_already_has(make_scheduler, query, watch_w
     assert query("select count(*) from job") == [(2 * 202,)]
 
 
+def test_a_reused_leaf_call_the_record_lost_is_written_again(make_scheduler, query, db_path):
+    """A leaf's call found with its evaluation is not written again; one that is missing
+    (as after a crash between the two) is, arguments and all."""
+    make_scheduler().run(fan_out(20))
+    [(lost,)] = query(
+        "select call_hash from call_node where task_name = 'tests.cost.square' limit 1"
+    )
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("delete from argument where call_hash = ?", (lost,))
+        conn.execute("delete from call_node where call_hash = ?", (lost,))
+    calls = query("select count(*) from call_node")
+    assert make_scheduler().run(fan_out(20)) == sum(i * i for i in range(20))
+    assert query("select count(*) from call_node") == [(calls[0][0] + 1,)]
+    assert query("select count(*) from argument where call_hash = ?", lost) == [(1,)]
+    assert query("select count(*) from job where call_hash = ?", lost) == [(2,)]
+
+
 def test_a_cached_parent_of_a_changed_child_records_its_new_call(
     make_scheduler, query, write_module
 ):

@@ -294,8 +294,11 @@ class Backend(abc.ABC):
         return None
 
     @abc.abstractmethod
-    def get_evaluations(self, eval_hashes: list[str]) -> dict[str, tuple[str, Any]]:
-        """Map each eval_hash found to (value_hash, value); unreadable values are left out."""
+    def get_evaluations(self, eval_hashes: list[str]) -> dict[str, tuple[str, Any, str | None]]:
+        """Map each eval_hash found to (value_hash, value, leaf_call); unreadable values are
+        left out. ``leaf_call`` is the hash of the call node a job reusing the evaluation
+        has if the value is its final result (a call without children), when the record
+        holds that call node already; else None."""
 
     @abc.abstractmethod
     def find_cached_call(self, task_hash: str, args_hash: str) -> CachedCall | None:

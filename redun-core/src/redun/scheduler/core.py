@@ -471,7 +471,7 @@ class Scheduler:
             elif valid[job.id]:
                 job.cached = True
                 self.reporter.cached(job)
-                self._on_body_result(job, hit[1], record_eval=False, value_hash=hit[0])
+                self._on_body_result(job, hit[1], False, value_hash=hit[0], recorded_call=hit[2])
             else:
                 self.reporter.invalid(job, hit[1])
                 self._submit(job)
@@ -529,9 +529,18 @@ class Scheduler:
         executor.submit(job)
 
     def _on_body_result(
-        self, job: Job, result: Any, record_eval: bool, value_hash: str | None = None
+        self,
+        job: Job,
+        result: Any,
+        record_eval: bool,
+        value_hash: str | None = None,
+        recorded_call: str | None = None,
     ) -> None:
-        """The task body produced ``result`` (or the cache did); evaluate what it returned."""
+        """The task body produced ``result`` (or the cache did); evaluate what it returned.
+
+        ``recorded_call``: the cache's leaf call for this result, recorded already (see
+        Backend.get_evaluations).
+        """
         data = None
         if record_eval:  # a handle the body returns is now past this call
             result = self.handles.advance_result(job, result)
@@ -552,7 +561,7 @@ class Scheduler:
                 lambda value: self._finish(job, value, None), lambda error: self._fail(job, error)
             )
         else:
-            self._finish(job, result, value_hash, data=data)
+            self._finish(job, result, value_hash, data=data, recorded_call=recorded_call)
 
     def _finish(
         self,
@@ -561,6 +570,7 @@ class Scheduler:
         value_hash: str | None,
         record: bool = True,
         data: bytes | None = None,
+        recorded_call: str | None = None,
     ) -> None:
         """Complete ``job`` with its final, concrete value and record its call node."""
         if record:
@@ -570,16 +580,22 @@ class Scheduler:
             except InvalidValueError as error:
                 self._fail(job, InvalidValueError(f"task {job.task.fullname} returned {error}"))
                 return
-            self._record_call(job, value, value_hash, data)
+            self._record_call(job, value, value_hash, data, recorded_call)
         job.status = CACHED if job.cached else DONE
         self._end_job(job)
         self.reporter.finished(job)
         job.promise.do_resolve(value)
 
     def _record_call(
-        self, job: Job, value: Any, value_hash: str, data: bytes | None = None
+        self,
+        job: Job,
+        value: Any,
+        value_hash: str,
+        data: bytes | None = None,
+        recorded_call: str | None = None,
     ) -> None:
-        """Give ``job`` its call hash (a Merkle hash over its children) and record the call."""
+        """Give ``job`` its call hash (a Merkle hash over its children) and record the call
+        (unless the record has it: ``recorded_call``, the hash of a leaf call)."""
         task_hash = job.task.hash
         child_hashes: list[str] = []
         if job.children:
@@ -591,6 +607,9 @@ class Scheduler:
             job.subtree_tasks = _intern(frozenset(subtree))
         else:  # (most jobs: a leaf of the call graph)
             job.subtree_tasks = _leaf_subtree(task_hash)
+            if recorded_call is not None:
+                job.call_hash = recorded_call
+                return
         job.call_hash = hash_call_node(task_hash, job.args_hash, value_hash, child_hashes)
         self._recorder.call(job, value, value_hash, data, child_hashes)
 

@@ -171,13 +171,14 @@ class RedunBackend(Backend):
         with self._errors():
             self._cache_reader().prefetch_evaluations(list(dict.fromkeys(eval_hashes)))
 
-    def get_evaluations(self, eval_hashes: list[str]) -> dict[str, tuple[str, Any]]:
-        found: dict[str, tuple[str, Any]] = {}
+    def get_evaluations(self, eval_hashes: list[str]) -> dict[str, tuple[str, Any, str | None]]:
+        found: dict[str, tuple[str, Any, str | None]] = {}
         with self._errors():
             rows = self._cache_reader().evaluations(list(dict.fromkeys(eval_hashes)))
-        for eval_hash, value_hash, type_name, data in rows:
+        for eval_hash, value_hash, type_name, data, leaf_call in rows:
             try:
-                found[eval_hash] = (value_hash, deserialize_value(type_name, bytes(data)))
+                value = deserialize_value(type_name, bytes(data))
+                found[eval_hash] = (value_hash, value, leaf_call)
             except Exception:  # unreadable (e.g. class gone): a cache miss
                 continue
         return found

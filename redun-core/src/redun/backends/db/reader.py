@@ -12,17 +12,12 @@ import threading
 
 from redun.backends.base import BackendError
 from redun.backends.db.database import Database
+from redun.backends.db.lookups import EvaluationRow, find_evaluations
 from redun.backends.db.rawsql import ERROR_VALUE_TYPE, chunks
 from redun.backends.db.sqlite_process import SqliteProcess
 
-EvaluationRow = tuple[str, str, str, bytes]
 _NOT_STARTED = object()
 
-_EVALUATIONS_SQL = (
-    "SELECT evaluation.eval_hash, value.value_hash, value.type, value.value "
-    "FROM evaluation JOIN value ON value.value_hash = evaluation.value_hash "
-    "WHERE evaluation.eval_hash IN ({marks})"
-)
 _CALL_SQL = (
     "SELECT call_node.call_hash, value.value_hash, value.type, value.value "
     "FROM call_node JOIN value ON value.value_hash = call_node.value_hash "
@@ -59,14 +54,15 @@ class CacheReader:
             new = [h for h in eval_hashes if h not in self._pending and h not in self._answered]
             try:
                 for chunk in chunks(new):
-                    number = process.request(self._evaluations_sql(len(chunk)), chunk)
+                    number = process.request("evaluations", chunk)
                     self._queries[number] = chunk
                     self._pending.update(dict.fromkeys(chunk, number))
             except BackendError:  # (the process is gone): evaluations() asks directly
                 self._stop_lookups()
 
     def evaluations(self, eval_hashes: list[str]) -> list[EvaluationRow]:
-        """Rows (eval_hash, value_hash, type, data) for the eval hashes that exist."""
+        """Rows (eval_hash, value_hash, type, data, recorded leaf call) for the eval hashes
+        that exist (see lookups.find_evaluations)."""
         with self._lock:
             if self._pending or self._answered:
                 rows, eval_hashes = self._take_prefetched(eval_hashes)
@@ -74,18 +70,13 @@ class CacheReader:
                 rows = []
         if eval_hashes:
             with self._database.read_cursor() as cursor:
-                for chunk in chunks(eval_hashes):
-                    cursor.execute(self._evaluations_sql(len(chunk)), chunk)
-                    rows.extend(cursor.fetchall())
+                rows.extend(find_evaluations(cursor, eval_hashes, self._mark))
         return rows
 
     def close(self) -> None:
         """End the lookup process (if one started)."""
         with self._lock:
             self._stop_lookups()
-
-    def _evaluations_sql(self, count: int) -> str:
-        return _EVALUATIONS_SQL.format(marks=", ".join([self._mark] * count))
 
     def _lookup_process(self) -> SqliteProcess | None:
         if self._process is _NOT_STARTED:

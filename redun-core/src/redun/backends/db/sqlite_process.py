@@ -95,14 +95,16 @@ class SqliteProcess:
 
     def read(self, sql: str, params: Any = ()) -> list[tuple]:
         """The rows of one query, run by the child after the batches sent before it."""
-        return self.answer(self.request(sql, params))
+        return self.answer(self.request("read", (sql, params)))
 
-    def request(self, sql: str, params: Any = ()) -> int:
-        """Send one query without waiting; its number, for :meth:`answer`."""
+    def request(self, kind: str, body: Any) -> int:
+        """Send one query without waiting: ``"read"`` with (sql, params), or
+        ``"evaluations"`` with eval hashes (see sqlite_worker); its number, for
+        :meth:`answer`."""
         self._sent += 1
         number = self._sent
         self._queries.add(number)
-        if not self._write(encode((number, "read", (sql, params)))):
+        if not self._write(encode((number, kind, body))):
             self.sync()  # raises why the child is gone
         return number
 

@@ -1,15 +1,17 @@
-"""The program of a SQLite record's write process (started by ``sqlite_process.py``).
+"""The program of a SQLite record's write or lookup process (see ``sqlite_process.py``).
 
 Reads numbered requests from stdin and answers each on stdout, in order, with
 ``(number, error, rows)``. A request ``(number, "write", (messages, flush, now,
 wait))`` writes one batch of row messages through a RowWriter (rows.py) in one
-transaction and answers with the rows written per table once committed; a
-request ``(number, "read", (sql, params))`` answers with the rows of one query.
+transaction and answers with the rows written per table once committed; ``(number,
+"evaluations", eval_hashes)`` answers with the cache's evaluation rows
+(lookups.py); ``(number, "read", (sql, params))`` with the rows of one query.
 ``None`` ends the process. Messages are pickles behind an 8-byte length.
 
 The process runs this file as a script, with the standard library only: of
-redun it imports just rows.py and rawsql.py (standard library only themselves),
-under their own names but without running the packages' ``__init__`` modules.
+redun it imports just modules that are standard library only themselves (rows.py,
+lookups.py and what they import), under their own names but without running the
+packages' ``__init__`` modules.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:
     from redun.backends.db.rows import RowWriter
+
+_PACKAGES = ("redun", "redun.backends", "redun.backends.db")
 
 HEADER = struct.Struct("!Q")
 
@@ -53,22 +57,31 @@ def write_message(stream: BinaryIO, message: Any) -> None:
     stream.flush()
 
 
-def row_writer() -> RowWriter:
-    """A RowWriter for SQLite, imported as redun.backends.db.rows without redun's __init__."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    paths = {
-        "redun": os.path.dirname(os.path.dirname(here)),
-        "redun.backends": os.path.dirname(here),
-        "redun.backends.db": here,
-    }
-    for name, path in paths.items():
+def import_from_redun() -> None:
+    """Make redun's standard-library-only modules importable by their names, without
+    running the ``__init__`` of the packages above them (which import all of redun)."""
+    path = os.path.dirname(os.path.abspath(__file__))
+    for name in reversed(_PACKAGES):  # (this file is in the innermost package)
         if name not in sys.modules:
             package = types.ModuleType(name)
             package.__path__ = [path]
             sys.modules[name] = package
+        path = os.path.dirname(path)
+
+
+def row_writer() -> RowWriter:
+    """The RowWriter of this write process."""
+    import_from_redun()
     from redun.backends.db.rows import RowWriter
 
     return RowWriter("sqlite", one_row=True)
+
+
+def find_evaluations(conn: sqlite3.Connection, eval_hashes: list[str]) -> list[tuple]:
+    import_from_redun()
+    from redun.backends.db.lookups import find_evaluations
+
+    return find_evaluations(conn.cursor(), eval_hashes, "?")
 
 
 def run_batch(conn: sqlite3.Connection, writer: RowWriter, batch: tuple) -> dict[str, int]:
@@ -112,6 +125,8 @@ def main(settings: dict[str, Any]) -> None:
             if kind == "write":
                 writer = writer or row_writer()
                 rows = run_batch(conn, writer, body)
+            elif kind == "evaluations":
+                rows = find_evaluations(conn, body)
             else:
                 rows = conn.execute(*body).fetchall()
         except Exception as failure:  # raised in the parent
