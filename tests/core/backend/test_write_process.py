@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -89,6 +90,35 @@ def test_a_failed_batch_leaves_nothing_and_later_batches_commit(db_path: Path, q
     process.close()
     assert query("SELECT name FROM task ORDER BY name") == [("second",), ("third",)]
     assert committed == [{"task": 2}]
+
+
+def test_batches_sharing_a_transaction_fail_alone(db_path: Path, query) -> None:
+    """Batches that come together share one transaction; a failing one, in its savepoint,
+    leaves nothing of itself, and the others commit."""
+    RedunBackend(f"sqlite:///{db_path}").upgrade()
+    process = SqliteProcess(str(db_path), 5.0, ())
+    committed: list[dict[str, int]] = []
+    process.on_commit = committed.append
+    bad_value = ("value", None, "builtins.int", "pickle", b"")
+    process.send(([task_row("a", "first")], False, 0.0, 5.0))
+    process.send(([task_row("b", "second"), bad_value], False, 0.0, 5.0))
+    process.send(([task_row("c", "third")], True, 0.0, 5.0))
+    with pytest.raises(sqlite3.IntegrityError, match="NOT NULL constraint failed: value"):
+        process.sync()
+    process.close()
+    assert query("SELECT name FROM task ORDER BY name") == [("first",), ("third",)]
+    assert committed == [{"task": 1}, {"task": 1}]
+
+
+def test_a_batch_without_a_flush_commits_soon_by_itself(db_path: Path, query) -> None:
+    RedunBackend(f"sqlite:///{db_path}").upgrade()
+    process = SqliteProcess(str(db_path), 5.0, ())
+    done = threading.Event()
+    process.on_commit = lambda counts: done.set()
+    process.send(([task_row("a", "first")], False, 0.0, 5.0))
+    assert done.wait(10), "the batch was never committed"
+    assert query("SELECT name FROM task") == [("first",)]
+    process.close()
 
 
 def test_reads_run_after_the_batches_sent_before_them(db_path: Path) -> None:

@@ -2,8 +2,9 @@
 
 Reads numbered requests from stdin and answers each on stdout, in order, with
 ``(number, error, rows)``. A request ``(number, "write", (messages, flush, now,
-wait))`` writes one batch of row messages through a RowWriter (rows.py) in one
-transaction and answers with the rows written per table once committed; ``(number,
+wait))`` writes one batch of row messages through a RowWriter (rows.py), all of it
+or nothing, and answers with the rows written per table once committed (batches
+that come within COMMIT_AFTER seconds share a transaction); ``(number,
 "evaluations", eval_hashes)`` answers with the cache's evaluation rows
 (lookups.py); ``(number, "read", (sql, params))`` with the rows of one query.
 ``None`` ends the process. Messages are pickles behind an 8-byte length.
@@ -19,19 +20,24 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import select
 import signal
 import sqlite3
 import struct
 import sys
+import time
 import types
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:
-    from redun.backends.db.rows import RowWriter
+    from redun.backends.db.rows import RowWriter, TableRows
 
 _PACKAGES = ("redun", "redun.backends", "redun.backends.db")
 
 HEADER = struct.Struct("!Q")
+IDLE = object()  # no request came within the time given
+# Longest a write transaction stays open while batches keep coming (a flush commits at once).
+COMMIT_AFTER = 1.0
 
 
 def read_message(stream: BinaryIO) -> Any:
@@ -84,22 +90,6 @@ def find_evaluations(conn: sqlite3.Connection, eval_hashes: list[str]) -> list[t
     return find_evaluations(conn.cursor(), eval_hashes, "?")
 
 
-def run_batch(conn: sqlite3.Connection, writer: RowWriter, batch: tuple) -> dict[str, int]:
-    """Write one batch in one transaction (nothing of it stays on error); rows per table."""
-    table_rows = writer.rows(*batch)
-    if not table_rows:
-        return {}
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        counts = writer.execute(conn, table_rows)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return counts
-
-
 def portable(error: Exception) -> Exception:
     """``error`` if it survives pickling, else a RuntimeError with its text."""
     try:
@@ -109,6 +99,118 @@ def portable(error: Exception) -> Exception:
         return RuntimeError(f"{type(error).__name__}: {error}")
 
 
+class Requests:
+    """The requests on a file descriptor, each waited for at most a given time.
+
+    Read from the descriptor directly (no buffer): what select() reports as
+    readable is then all there is to read.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def next(self, timeout: float | None) -> Any:
+        """The next request; IDLE if none starts within ``timeout`` seconds; None at the end."""
+        if timeout is not None and not select.select([self.fd], [], [], timeout)[0]:
+            return IDLE
+        header = self._read(HEADER.size)
+        if header is None:
+            return None
+        data = self._read(HEADER.unpack(header)[0])
+        return None if data is None else pickle.loads(data)
+
+    def _read(self, size: int) -> bytes | None:
+        chunks, left = [], size
+        while left:
+            chunk = os.read(self.fd, min(left, 1 << 20))
+            if not chunk:
+                return None  # end of input (or a torn request: the parent is gone)
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+
+class Session:
+    """Answers requests on one connection; batches share a transaction for up to
+    COMMIT_AFTER seconds.
+
+    Each commit rewrites every index page its rows touched (random keys touch most of
+    them), so a commit per batch made a big run's write process spend more time
+    committing than inserting. A batch runs inside a savepoint, so a failing one
+    leaves nothing while the others still commit; its answer (and those of the batches
+    before it) goes out once the transaction ends.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, answers: BinaryIO) -> None:
+        self.conn = conn
+        self.answers = answers
+        self.writer: RowWriter | None = None  # (a lookup process never writes)
+        self.opened: float | None = None  # when the open transaction began
+        self.waiting: list[tuple[int, Exception | None, dict[str, int]]] = []  # its answers
+
+    def timeout(self) -> float | None:
+        """How long the next request may take before the open transaction commits."""
+        if self.opened is None:
+            return None
+        return max(0.0, self.opened + COMMIT_AFTER - time.monotonic())
+
+    def handle(self, number: int, kind: str, body: Any) -> None:
+        if kind == "write":
+            self.write(number, body)
+            return
+        self.commit()  # (answers go out in order)
+        rows, error = None, None
+        try:
+            if kind == "evaluations":
+                rows = find_evaluations(self.conn, body)
+            else:
+                rows = self.conn.execute(*body).fetchall()
+        except Exception as failure:  # raised in the parent
+            error = portable(failure)
+        write_message(self.answers, (number, error, rows))
+
+    def write(self, number: int, batch: tuple) -> None:
+        """Write one batch ``(messages, flush, now, wait)``; committed at once with flush."""
+        try:
+            self.writer = self.writer or row_writer()
+            table_rows = self.writer.rows(*batch)
+            if table_rows and self.opened is None:
+                self.conn.execute("BEGIN IMMEDIATE")
+                self.opened = time.monotonic()
+            counts = self._run(table_rows) if table_rows else {}
+            self.waiting.append((number, None, counts))
+        except Exception as failure:
+            self.waiting.append((number, portable(failure), {}))
+        if batch[1] or self.timeout() == 0.0:
+            self.commit()
+
+    def _run(self, table_rows: TableRows) -> dict[str, int]:
+        self.conn.execute("SAVEPOINT batch")
+        try:
+            counts = self.writer.execute(self.conn, table_rows)  # type: ignore[union-attr]
+        except BaseException:
+            self.conn.execute("ROLLBACK TO batch")
+            self.conn.execute("RELEASE batch")
+            raise
+        self.conn.execute("RELEASE batch")
+        return counts
+
+    def commit(self) -> None:
+        """End the open transaction and answer every batch it held."""
+        failed = None
+        if self.opened is not None:
+            self.opened = None
+            try:
+                self.conn.execute("COMMIT")
+            except Exception as failure:
+                failed = portable(failure)
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+        for number, error, counts in self.waiting:
+            write_message(self.answers, (number, error or failed, None if failed else counts))
+        self.waiting = []
+
+
 def main(settings: dict[str, Any]) -> None:
     # Ctrl-C reaches the whole process group; the parent, which then still records its
     # cancelled jobs, decides when this process ends (by closing, or by exiting).
@@ -116,24 +218,19 @@ def main(settings: dict[str, Any]) -> None:
     conn = sqlite3.connect(settings["path"], timeout=settings["timeout"], isolation_level=None)
     for pragma in settings["pragmas"]:
         conn.execute(pragma).fetchall()
-    writer = None  # (a lookup process never writes)
-    source, answers = sys.stdin.buffer, sys.stdout.buffer
-    while (message := read_message(source)) is not None:
-        number, kind, body = message
-        rows, error = None, None
-        try:
-            if kind == "write":
-                writer = writer or row_writer()
-                rows = run_batch(conn, writer, body)
-            elif kind == "evaluations":
-                rows = find_evaluations(conn, body)
-            else:
-                rows = conn.execute(*body).fetchall()
-        except Exception as failure:  # raised in the parent
-            error = portable(failure)
-        write_message(answers, (number, error, rows))
+    session = Session(conn, sys.stdout.buffer)
+    requests = Requests(sys.stdin.fileno())
+    while True:
+        request = requests.next(session.timeout())
+        if request is IDLE:
+            session.commit()
+            continue
+        if request is None:
+            break
+        session.handle(*request)
+    session.commit()
     conn.close()
-    answers.flush()
+    sys.stdout.buffer.flush()
     os._exit(0)  # nothing left to tidy: skip the interpreter's teardown
 
 

@@ -178,7 +178,12 @@ class BatchWriter:
                     if item is not _STOP and not isinstance(item, _FlushMarker):
                         batch.add(item)
                 now = time.monotonic()
-                if batch or (due and (flush or due[0] <= now)):
+                # (A write process commits what it holds when it gets a flush.)
+                if (
+                    batch
+                    or (due and (flush or due[0] <= now))
+                    or (flush and isinstance(self._process, SqliteProcess))
+                ):
                     self._write(batch, flush, now)
                     self._written.update(batch)
                     self.batches_written += 1
