@@ -491,13 +491,22 @@ class ApplyExpression(Expression):
         yield from self.kwargs.values()
 
     def __setstate__(self, state: dict) -> None:  # redun 0.4x layout
-        with _legacy_reading() as reader:
-            args, kwargs = state["args"], state["kwargs"]
-            args = pickle.loads(args) if isinstance(args, bytes) else args
-            kwargs = pickle.loads(kwargs) if isinstance(kwargs, bytes) else kwargs
-            self.args = reader.join_copies(args)
-            self.kwargs = reader.join_copies(kwargs)
-            reader.register(self, state.get(_GRAPH_NODE))
+        reader = getattr(_storage, "reader", None)
+        if reader is None:  # the outermost expression of a pickle: its reader lives as long
+            with _legacy_reading():
+                ApplyExpression.__setstate__(self, state)
+            return
+        args, kwargs = state["args"], state["kwargs"]
+        if type(args) is bytes:  # (nested pickles, read within this one)
+            args = pickle.loads(args)
+        if type(kwargs) is bytes:
+            kwargs = {} if kwargs == _EMPTY_DICT_PICKLE else pickle.loads(kwargs)
+        if reader.marked:
+            args, kwargs = reader.join_copies(args), reader.join_copies(kwargs)
+        self.args, self.kwargs = args, kwargs
+        mark = state.get(_GRAPH_NODE)
+        if mark is not None:
+            reader.register(self, mark)
 
 
 class TaskExpression(ApplyExpression):
@@ -569,7 +578,7 @@ class TaskExpression(ApplyExpression):
         }
 
     def __setstate__(self, state: dict) -> None:  # redun 0.4x layout
-        super().__setstate__(state)
+        ApplyExpression.__setstate__(self, state)
         self.task_name = state["task_name"]
         self._options = state.get("task_options") or {}
         self._length = state.get("length")
