@@ -6,13 +6,14 @@ import os
 import signal
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from redun.backends.base import BackendError
-from redun.backends.db import RedunBackend
+from redun.backends.db import RedunBackend, sqlite_worker
 from redun.backends.db.sqlite_process import PIPE_SIZE, SqliteProcess
 
 
@@ -118,6 +119,16 @@ def test_a_batch_without_a_flush_commits_soon_by_itself(db_path: Path, query) ->
     process.send(([task_row("a", "first")], False, 0.0, 5.0))
     assert done.wait(10), "the batch was never committed"
     assert query("SELECT name FROM task") == [("first",)]
+    process.close()
+
+
+def test_a_batch_with_nothing_to_write_is_answered_at_once(db_path: Path) -> None:
+    RedunBackend(f"sqlite:///{db_path}").upgrade()
+    process = SqliteProcess(str(db_path), 5.0, ())
+    process.send(([], False, 0.0, 5.0))
+    started = time.monotonic()
+    process.sync()  # (no transaction to wait for)
+    assert time.monotonic() - started < sqlite_worker.COMMIT_AFTER
     process.close()
 
 

@@ -181,8 +181,8 @@ class Session:
             self.waiting.append((number, None, counts))
         except Exception as failure:
             self.waiting.append((number, portable(failure), {}))
-        if batch[1] or self.timeout() == 0.0:
-            self.commit()
+        if batch[1] or self.opened is None or self.timeout() == 0.0:
+            self.commit()  # (with no transaction open: just the answers)
 
     def _run(self, table_rows: TableRows) -> dict[str, int]:
         self.conn.execute("SAVEPOINT batch")
