@@ -82,26 +82,16 @@ class Batch:
         self.tags: set[str] = set()
         self.reused_calls: dict[str, CallRecord] = {}  # checked against the database
         self.may_wait = False  # holds the row of a job that may wait for its end
-        self._adders = {
-            JobStart: self._add_job_start,
-            JobEnd: self._add_job_end,
-            CallRecord: self._add_call_record,
-            EvaluationRecord: self._add_evaluation,
-            TaskRecord: self._add_task_record,
-            ExecutionRecord: self._add_execution,
-            HandleRecord: self._add_handles,
-            TagRecord: self._add_tag_record,
-        }
 
     def __bool__(self) -> bool:
         return bool(self.messages or self.reused_calls)
 
     def add(self, record: Any) -> None:
         """Add one queued record's messages."""
-        adder = self._adders.get(type(record))
+        adder = _ADDERS.get(type(record))
         if adder is None:
             raise TypeError(f"unknown record type {type(record).__name__}")
-        adder(record)
+        adder(self, record)
 
     def add_reused_calls(self, existing: set[str]) -> None:
         """Add the messages of reused calls the database turned out not to have."""
@@ -227,3 +217,15 @@ class Batch:
                 continue
             self.tags.add(digest)
             self.messages.append(("tag", digest, entity_type, entity_id, key, value, True))
+
+
+_ADDERS = {
+    JobStart: Batch._add_job_start,
+    JobEnd: Batch._add_job_end,
+    CallRecord: Batch._add_call_record,
+    EvaluationRecord: Batch._add_evaluation,
+    TaskRecord: Batch._add_task_record,
+    ExecutionRecord: Batch._add_execution,
+    HandleRecord: Batch._add_handles,
+    TagRecord: Batch._add_tag_record,
+}

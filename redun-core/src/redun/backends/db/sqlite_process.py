@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from redun.backends.base import BackendError
-from redun.backends.db.sqlite_worker import encode, read_message
+from redun.backends.db.sqlite_worker import Messages, encode
 
 WORKER_SCRIPT = Path(__file__).with_name("sqlite_worker.py")
 
@@ -168,10 +168,10 @@ class SqliteProcess:
         return f"the record's {self.role} process ended unexpectedly (exit code {code}){reason}"
 
     def _read_answers(self) -> None:
-        source = self._process.stdout
+        answers = Messages(self._process.stdout.fileno())  # type: ignore[union-attr]
         while True:
             try:
-                answer = read_message(source)  # type: ignore[arg-type]
+                answer = answers.next()
             except Exception:  # a torn answer: the child is gone
                 answer = None
             with self._changed:

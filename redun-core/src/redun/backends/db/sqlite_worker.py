@@ -40,18 +40,6 @@ IDLE = object()  # no request came within the time given
 COMMIT_AFTER = 1.0
 
 
-def read_message(stream: BinaryIO) -> Any:
-    """The next message; None at end of input."""
-    header = stream.read(HEADER.size)
-    if len(header) < HEADER.size:
-        return None
-    (size,) = HEADER.unpack(header)
-    data = stream.read(size)
-    if len(data) < size:
-        return None
-    return pickle.loads(data)
-
-
 def encode(message: Any) -> bytes:
     """``message`` as sent: its pickle behind its length."""
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
@@ -99,8 +87,9 @@ def portable(error: Exception) -> Exception:
         return RuntimeError(f"{type(error).__name__}: {error}")
 
 
-class Requests:
-    """The requests on a file descriptor, each waited for at most a given time.
+class Messages:
+    """The messages on a file descriptor (requests here, answers in the parent), each
+    waited for at most a given time.
 
     Read from the descriptor directly (no buffer): what select() reports as
     readable is then all there is to read.
@@ -109,8 +98,8 @@ class Requests:
     def __init__(self, fd: int) -> None:
         self.fd = fd
 
-    def next(self, timeout: float | None) -> Any:
-        """The next request; IDLE if none starts within ``timeout`` seconds; None at the end."""
+    def next(self, timeout: float | None = None) -> Any:
+        """The next message; IDLE if none starts within ``timeout`` seconds; None at the end."""
         if timeout is not None and not select.select([self.fd], [], [], timeout)[0]:
             return IDLE
         header = self._read(HEADER.size)
@@ -124,7 +113,7 @@ class Requests:
         while left:
             chunk = os.read(self.fd, min(left, 1 << 20))
             if not chunk:
-                return None  # end of input (or a torn request: the parent is gone)
+                return None  # end of input (or a torn message: the other side is gone)
             chunks.append(chunk)
             left -= len(chunk)
         return b"".join(chunks)
@@ -219,7 +208,7 @@ def main(settings: dict[str, Any]) -> None:
     for pragma in settings["pragmas"]:
         conn.execute(pragma).fetchall()
     session = Session(conn, sys.stdout.buffer)
-    requests = Requests(sys.stdin.fileno())
+    requests = Messages(sys.stdin.fileno())
     while True:
         request = requests.next(session.timeout())
         if request is IDLE:

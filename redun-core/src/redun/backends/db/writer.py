@@ -25,7 +25,6 @@ from redun.backends.base import BackendError
 from redun.backends.db.batch import Batch, Written
 from redun.backends.db.database import Database
 from redun.backends.db.errors import describe_error
-from redun.backends.db.rawsql import RawStatements
 from redun.backends.db.rows import RowWriter
 from redun.backends.db.sqlite_process import SqliteProcess
 
@@ -58,7 +57,6 @@ class BatchWriter:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._written = Written()
         self._error: BaseException | None = None
-        self._raw = RawStatements(database.dialect)  # (the reused-call lookups)
         self._rows = RowWriter(database.dialect)  # (when this thread writes the rows)
         self._process: SqliteProcess | None | object = _NOT_STARTED  # (at the first record)
         self._stopped = False
@@ -252,4 +250,4 @@ class BatchWriter:
         # Calls reused from the cache are nearly always recorded already: look them up by
         # key and write rows only for the missing ones.
         if batch.reused_calls:
-            batch.add_reused_calls(self._raw.existing_calls(cursor, list(batch.reused_calls)))
+            batch.add_reused_calls(self._rows.raw.existing_calls(cursor, list(batch.reused_calls)))
