@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import sqlite3
@@ -11,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from redun.backends.base import JobEnd, JobStart
+from redun.backends.base import BackendError, JobEnd, JobStart
 from redun.backends.db import RedunBackend, writer
 from redun.backends.db.rows import JOB, JOB_END, RowWriter, WaitingJobs
 
@@ -130,6 +131,8 @@ def test_a_writer_thread_that_dies_reports_it(
     monkeypatch.setattr(writer.BatchWriter, "_gather", broken_gather)
     broken = RedunBackend(f"sqlite:///{db_path}")
     broken.load()
+    with contextlib.suppress(BackendError):  # (the thread it starts may have died already)
+        broken.record_job_start(JobStart("j0", "x0", None, "t" * 40, dt.datetime.now()))
     with pytest.raises(Exception, match="gather broke"):
         broken.flush()
     with pytest.raises(Exception, match="gather broke"):  # and records are refused with it

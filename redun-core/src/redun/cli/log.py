@@ -177,11 +177,9 @@ def log(ctx: click.Context, record_id: str | None, **params: Any) -> None:  # no
 
 def _render(backend: Any, options: LogOptions) -> list[str]:
     if _lists_every_job(options):  # in plain SQL: no SQLAlchemy to import
-        from redun.backends.db import joblines
-        from redun.cli.log_format import job_lines
+        from redun.cli.log_jobs import every_job_lines
 
-        with backend.read_cursor() as cursor:
-            return job_lines(joblines.read_job_lines(cursor), joblines.read_all_call_args(cursor))
+        return every_job_lines(backend)
     from sqlalchemy.exc import SQLAlchemyError
 
     from redun.backends.db.engine import describe_error

@@ -68,22 +68,32 @@ class BatchWriter:
         # for the database, and with the rows per table of each batch once committed.
         self.on_batch: list[Callable[[list[tuple]], None]] = []
         self.on_commit: list[Callable[[dict[str, int]], None]] = []
-        self._thread = threading.Thread(target=self._run, name="redun-db-writer", daemon=True)
-        self._thread.start()
+        # Started by the first record: a command that only reads runs no thread (and may fork).
+        self._thread: threading.Thread | None = None
 
     def put(self, record: Any) -> None:
         """Queue a record for the next batch."""
+        if self._thread is None:
+            self._start_thread()
         if self._dead:
             self.raise_error()
         if self._stopped:
             raise BackendError("the redun database is closed; records can no longer be written")
         self._queue.put(record)
 
+    def _start_thread(self) -> None:
+        with self._marking:
+            if self._thread is None and not self._stopped:
+                self._thread = threading.Thread(
+                    target=self._run, name="redun-db-writer", daemon=True
+                )
+                self._thread.start()
+
     def flush(self) -> None:
         """Block until every record queued so far is committed; raise a stored write error."""
         marker = None
         with self._marking:
-            if not (self._stopped or self._dead):
+            if not (self._stopped or self._dead or self._thread is None):
                 marker = _FlushMarker()
                 self._queue.put(marker)
         if marker is not None:
@@ -92,10 +102,12 @@ class BatchWriter:
 
     def close(self) -> None:
         """Flush, then stop the thread. Raises a stored write error after stopping."""
-        if not self._stopped:
+        with self._marking:
+            thread, stopping = self._thread, not self._stopped
             self._stopped = True
+        if stopping and thread is not None:
             self._queue.put(_STOP)
-            self._thread.join()
+            thread.join()
         self.raise_error()
 
     def raise_error(self) -> None:

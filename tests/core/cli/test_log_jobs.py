@@ -1,0 +1,73 @@
+"""`redun log --job`'s listing of every job: the arguments read by a forked child, and
+the same listing when the child cannot give them."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from log_record import LogRecord, build_record
+
+from redun.cli import log_jobs
+from redun.cli.log_jobs import ForkedCall
+
+
+@pytest.fixture(scope="module")
+def record(tmp_path_factory: pytest.TempPathFactory) -> LogRecord:
+    return build_record(tmp_path_factory.mktemp("log-jobs-record"))
+
+
+def listing(record: LogRecord) -> list[str]:
+    result = record.redun("log", "--job")
+    assert result.exit_code == 0, result.output
+    return result.output.splitlines()
+
+
+def test_listing_is_the_same_when_the_child_fails(
+    record: LogRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forked = listing(record)
+    assert len(forked) == 15
+    assert any(line.endswith("flow.write('out.txt', 'xxxx', 4)") for line in forked)
+
+    def broken(path: str) -> dict[str, str]:
+        raise RuntimeError("the child cannot read")
+
+    monkeypatch.setattr(log_jobs, "_file_call_args", broken)
+    assert listing(record) == forked
+
+
+def test_forked_call_returns_the_childs_result() -> None:
+    parent = os.getpid()
+    with ForkedCall(lambda: (os.getpid(), [1, "two"])) as child:
+        pid, value = child.result()
+    assert pid != parent and value == [1, "two"]
+
+
+def test_forked_call_gives_none_when_the_child_raises_or_is_not_run() -> None:
+    def fails() -> int:
+        raise ValueError("no")
+
+    with ForkedCall(fails) as child:
+        assert child.result() is None
+    with ForkedCall(lambda: 1, run=False) as child:
+        assert child.result() is None
+
+
+def test_leaving_the_block_stops_a_child_whose_result_was_not_taken(tmp_path: Path) -> None:
+    started = tmp_path / "started"
+
+    def slow() -> int:
+        started.write_text(str(os.getpid()))
+        time.sleep(60)
+        return 1
+
+    with ForkedCall(slow):
+        deadline = time.monotonic() + 10
+        while not started.exists() or not started.read_text():
+            assert time.monotonic() < deadline, "the child never started"
+            time.sleep(0.01)
+    with pytest.raises(ProcessLookupError):  # killed and reaped: no such process
+        os.kill(int(started.read_text()), 0)
