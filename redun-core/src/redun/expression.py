@@ -533,9 +533,7 @@ class TaskExpression(ApplyExpression):
     @property
     def task(self) -> Task:
         if self._task is None:
-            from redun.task import get_task_registry
-
-            task = get_task_registry().get_or_raise(self.task_name)
+            task = _task_registry().get_or_raise(self.task_name)
             # Call-time overrides travel with the expression (e.g. across a pickle).
             self._task = task.options(**self._options) if self._options else task
         return self._task
@@ -668,3 +666,17 @@ _NODE_BUILDERS = {
     "scheduler": SchedulerExpression,
     "simple": SimpleExpression,
 }
+
+
+_registry: Any = None
+
+
+def _task_registry() -> Any:
+    """The task registry (found once: redun.task imports this module; unpickled
+    expressions of a big fan-out each look their task up)."""
+    global _registry
+    if _registry is None:
+        from redun.task import get_task_registry
+
+        _registry = get_task_registry()
+    return _registry

@@ -77,6 +77,29 @@ def test_job_ids_are_uuids_in_order_with_distinct_prefixes(scheduler, query):
     assert sum(1 for step in steps if step > 0) >= 290  # (a wrap past 2**32, a late row)
 
 
+def test_job_ids_take_a_new_random_part_after_2_32_ids_and_in_a_forked_child(monkeypatch):
+    import os
+    import uuid
+
+    from redun.scheduler import job
+
+    first = job.new_job_id()
+    assert job.new_job_id()[8:] == first[8:]  # one random part, drawn once
+    monkeypatch.setattr(job, "_end", 0)  # as if the count went round 2**32 ids
+    redrawn = job.new_job_id()
+    assert redrawn[8:] != first[8:] and uuid.UUID(redrawn).version == 8
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(write_end, job.new_job_id().encode())
+        os._exit(0)
+    os.close(write_end)
+    os.waitpid(pid, 0)
+    childs = os.read(read_end, 100).decode()
+    os.close(read_end)
+    assert childs[8:] != job.new_job_id()[8:]
+
+
 def test_short_jobs_are_written_once(scheduler, query):
     """A job that ends soon after it starts costs one insert, not an insert and an update."""
     scheduler.load()

@@ -17,34 +17,42 @@ if TYPE_CHECKING:
     from redun.task import Task
 
 # Job ids are UUID-shaped: the first 32 bits count up from a random start, the other 96
-# are random. A run's jobs thus get distinct 8-character prefixes (the ids the CLI shows)
-# and reach the record's job-id indexes in order, as appends instead of random inserts
-# (on SQLite, about half the cost of writing a job row). One SystemRandom seed, then a fast
-# generator: os.urandom per job costs hundreds of microseconds on some virtual machines.
-_random = random.Random()
+# are random, drawn once per 2**32 ids (and anew in a forked child). A run's jobs thus get
+# distinct 8-character prefixes (the ids the CLI shows) and reach the record's job-id
+# indexes in order, as appends instead of random inserts (on SQLite, about half the cost
+# of writing a job row). No random draw per job: os.urandom per job costs hundreds of
+# microseconds on some virtual machines, and even a fast generator doubles an id's cost.
 _sequence = itertools.count()
+_end = 0  # where the count must take a new random part
+_suffix = ""  # "-xxxx-8xxx-Vxxx-xxxxxxxxxxxx": the random 96 bits, version and variant set
 
 
 def _reseed() -> None:
-    global _sequence
-    _random.seed(random.SystemRandom().getrandbits(128))
-    _sequence = itertools.count(_random.getrandbits(32))
-
-
-_reseed()
-os.register_at_fork(after_in_child=_reseed)  # a forked process must not repeat our ids
-
-
-def new_job_id() -> str:
-    """A new job id: a UUID (version 8, RFC 9562's custom layout) as a string."""
-    bits = (next(_sequence) & 0xFFFFFFFF) << 96 | _random.getrandbits(96) & _CLEAR | _SET
-    text = f"{bits:032x}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    global _sequence, _end, _suffix
+    draw = random.SystemRandom()
+    start = draw.getrandbits(32)
+    _sequence, _end = itertools.count(start), start + 2**32
+    bits = draw.getrandbits(96) & _CLEAR | _SET
+    text = f"{bits:024x}"
+    _suffix = f"-{text[:4]}-{text[4:8]}-{text[8:12]}-{text[12:]}"
 
 
 # The version (8) and the RFC 4122 variant, set in the random bits.
 _CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
 _SET = (0x8000 << 64) | (0x8000 << 48)
+
+
+def new_job_id() -> str:
+    """A new job id: a UUID (version 8, RFC 9562's custom layout) as a string."""
+    count = next(_sequence)
+    if count >= _end:
+        _reseed()
+        count = next(_sequence)
+    return f"{count & 0xFFFFFFFF:08x}{_suffix}"
+
+
+_reseed()
+os.register_at_fork(after_in_child=_reseed)  # a forked process must not repeat our ids
 
 
 # An empty mapping (read-only, shared) for what most jobs never hold or no longer need:
