@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from redun.backends.db import joblines
-from redun.backends.db.sqlite import connect
+from redun.backends.db.sqlite import BUSY_TIMEOUT
 from redun.cli.log_format import job_lines
 
 T = TypeVar("T")
@@ -34,7 +36,8 @@ def every_job_lines(backend: Any) -> list[str]:
 
 
 def _file_call_args(path: str) -> dict[str, str]:
-    conn = connect(path)
+    uri = f"{Path(path).absolute().as_uri()}?mode=ro"  # (never creates a file)
+    conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT)
     try:
         return joblines.read_all_call_args(conn.cursor())
     finally:
