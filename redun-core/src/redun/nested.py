@@ -14,16 +14,41 @@ def _is_namedtuple(value: Any) -> bool:
     return isinstance(value, tuple) and hasattr(type(value), "_fields")
 
 
+# How the values of a type nest: what kind_of answers.
+LEAF, SEQUENCE, MAPPING, DATACLASS, OTHER = range(5)
+_KINDS: dict[type, int] = {cls: LEAF for cls in _LEAF_TYPES}
+
+
+def kind_of(cls: type) -> int:
+    """How values of type ``cls`` nest: LEAF (a builtin scalar), SEQUENCE (list, tuple,
+    namedtuple, set, frozenset), MAPPING (dict), DATACLASS (an instance) or OTHER."""
+    kind = _KINDS.get(cls)
+    if kind is None:
+        if cls in (list, tuple, set, frozenset) or issubclass(cls, tuple):
+            kind = SEQUENCE
+        elif issubclass(cls, dict):
+            kind = MAPPING
+        elif dataclasses.is_dataclass(cls) and not issubclass(cls, type):
+            kind = DATACLASS
+        else:
+            kind = OTHER
+        if len(_KINDS) > 10_000:  # (classes made on the fly): start over, keep it small
+            _KINDS.clear()
+            _KINDS.update((leaf, LEAF) for leaf in _LEAF_TYPES)
+        _KINDS[cls] = kind
+    return kind
+
+
 def children(value: Any) -> Iterator[Any] | None:
     """The direct children of a container value, or None for a leaf."""
-    cls = type(value)
-    if cls in _LEAF_TYPES:
-        return None
-    if cls is list or cls is tuple or cls is set or cls is frozenset or isinstance(value, tuple):
+    kind = _KINDS.get(type(value))
+    if kind is None:
+        kind = kind_of(type(value))
+    if kind == SEQUENCE:
         return iter(value)
-    if isinstance(value, dict):
+    if kind == MAPPING:
         return iter(value.values())
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if kind == DATACLASS:
         return (getattr(value, f.name) for f in dataclasses.fields(value))
     return None
 

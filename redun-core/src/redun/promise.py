@@ -96,7 +96,12 @@ class Promise:
         self._value = value
         callbacks, self._callbacks = self._callbacks, []
         for entry in callbacks:
-            defer(self._run_callback, entry)
+            if entry[0] is None:  # a bare subscription: its handler gets the value as it is
+                handler = entry[1] if state == _FULFILLED else entry[2]
+                if handler is not None:
+                    defer(handler, value)
+            else:
+                defer(self._run_callback, entry)
 
     def _run_callback(self, entry: tuple[Promise | None, Callable | None, Callable | None]) -> None:
         child, on_value, on_error = entry

@@ -215,15 +215,16 @@ def iter_nested(value: Any) -> Iterator[Any]:
     values a Value holds)."""
     stack = [value]
     seen: set[int] = set()  # Values shared in a graph (expressions) are walked once
+    kind_of = nested.kind_of
     while stack:
         item = stack.pop()
-        if type(item) in _ATOMIC_TYPES:
+        kind = kind_of(type(item))
+        if kind == nested.LEAF:
             continue
-        kids = nested.children(item)
-        if kids is not None:
+        if kind != nested.OTHER:
             yield item
-            stack.extend(kids)
-            if isinstance(item, dict):
+            stack.extend(nested.children(item))  # type: ignore[arg-type]
+            if kind == nested.MAPPING:
                 stack.extend(item.keys())
         elif isinstance(item, Value):
             if id(item) in seen:

@@ -184,6 +184,26 @@ def test_task_tags_apply_tags_and_execution_tags(make_scheduler, query):
     )
 
 
+def test_cached_jobs_carry_their_tasks_tags(scheduler, query):
+    @task(namespace="tagged_again", tags=[("stage", "qc")])
+    def leaf(x: int):
+        return x
+
+    @task(namespace="tagged_again")
+    def main():
+        return [leaf(1), leaf(2)]
+
+    assert scheduler.run(main()) == [1, 2]
+    assert scheduler.run(main()) == [1, 2]  # both leaves from the cache
+    leaf_jobs = query(
+        "select job.id, job.cached from job join task on task.hash = job.task_hash "
+        "where task.name = 'leaf'"
+    )
+    assert sorted(cached for _, cached in leaf_jobs) == [0, 0, 1, 1]
+    tagged = query("select entity_id from tag where entity_type = 'Job' and key = 'stage'")
+    assert sorted(job_id for (job_id,) in tagged) == sorted(job_id for job_id, _ in leaf_jobs)
+
+
 def test_bad_tags_are_clear_errors(scheduler):
     @task(namespace="badtags")
     def main():

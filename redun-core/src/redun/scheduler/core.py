@@ -196,6 +196,7 @@ class Scheduler:
         self._jobs_by_eval: dict[str, Job] = {}
         self._open_jobs: dict[str, Job] = {}
         self._to_check: list[Job] = []
+        self._shallow_queued = False  # whether _to_check may hold a job to check shallowly
         self._in_flight = 0
         self._failing = False
         self._dryrun_jobs = 0
@@ -369,6 +370,7 @@ class Scheduler:
                 bool(task.get_option("config_args")),
                 task.get_option("check_valid", "full") == "shallow",
                 task.get_option("executor", "default"),
+                bool(task.get_option("tags")),
             )
         return plan
 
@@ -420,6 +422,7 @@ class Scheduler:
 
         if scope == BACKEND:
             self._to_check.append(job)
+            self._shallow_queued = self._shallow_queued or plan.shallow_check
         else:
             self._submit(job)
         return job.promise
@@ -446,35 +449,56 @@ class Scheduler:
         # rows get written whole) instead of waiting for a huge fan-out to be submitted.
         jobs = self._to_check[:CHECK_BATCH]
         del self._to_check[:CHECK_BATCH]
+        full = jobs
+        if self._shallow_queued:  # (a task with check_valid="shallow" was called)
+            full = [job for job in jobs if not self._plan(job.task).shallow_check]
+            for job in jobs:
+                if self._plan(job.task).shallow_check and not self._try_shallow_cache(job):
+                    full.append(job)
         if self._to_check:  # the backend may look the next slice up while this one runs
             upcoming = self._to_check[:CHECK_BATCH]
-            self.backend.prefetch_evaluations(
-                [job.eval_hash for job in upcoming if not self._plan(job.task).shallow_check]
-            )
-        shallow: list[Job] = []
-        full: list[Job] = []
-        for job in jobs:
-            (shallow if self._plan(job.task).shallow_check else full).append(job)
-        for job in shallow:
-            if not self._try_shallow_cache(job):
-                full.append(job)
+            if self._shallow_queued:
+                upcoming = [job for job in upcoming if not self._plan(job.task).shallow_check]
+            self.backend.prefetch_evaluations([job.eval_hash for job in upcoming])
         if not full:
             return
         found = self.backend.get_evaluations([job.eval_hash for job in full])
-        hits = [(job, found[job.eval_hash]) for job in full if job.eval_hash in found]
+        hits = [found.get(job.eval_hash) for job in full]
         # One validity check for every hit: remote files are asked about together.
-        valid = dict(zip((job.id for job, _ in hits), are_values_valid([h[1] for _, h in hits])))
-        for job in full:
-            hit = found.get(job.eval_hash)
+        valid = iter(are_values_valid([hit[1] for hit in hits if hit is not None]))
+        for job, hit in zip(full, hits):
             if hit is None:
                 self._submit(job)
-            elif valid[job.id]:
+            elif not next(valid):
+                self.reporter.invalid(job, hit[1])
+                self._submit(job)
+            elif hit[2] is not None and not has_expression(hit[1]):
+                self._end_cached_leaf(job, hit[1], hit[2])
+            else:
                 job.cached = True
                 self.reporter.cached(job)
                 self._on_body_result(job, hit[1], False, value_hash=hit[0], recorded_call=hit[2])
-            else:
-                self.reporter.invalid(job, hit[1])
-                self._submit(job)
+
+    def _end_cached_leaf(self, job: Job, value: Any, call_hash: str) -> None:
+        """End ``job`` with a cached ``value`` whose call (``call_hash``, without children)
+        the record holds: the common cache hit, in one step.
+
+        What ``_on_body_result`` and ``_finish`` do for such a hit, less what cannot
+        apply to a job that never ran: it holds no limit, retry or handle count.
+        """
+        job.cached = True
+        self.reporter.cached(job)
+        job.subtree_tasks = _leaf_subtree(job.task.hash)
+        job.call_hash = call_hash
+        job.status = CACHED
+        self._open_jobs.pop(job.id, None)
+        self._recorder.job_ended(job)
+        if job.tags is not None or self._plan(job.task).tagged:
+            self._recorder.job_tags(job)
+        job.children = job.upstream = job.kwarg_hashes = EMPTY
+        job.arg_hashes = ()
+        self.reporter.finished(job)
+        job.promise.do_resolve(value)
 
     def _try_shallow_cache(self, job: Job) -> bool:
         call = self.backend.find_cached_call(job.task.hash, job.args_hash)
@@ -683,6 +707,7 @@ class _TaskPlan(NamedTuple):
     config_args: bool
     shallow_check: bool
     executor: str
+    tagged: bool  # the task has tags of its own (each job's row is tagged with them)
 
 
 def _call_arguments(expr: TaskExpression) -> tuple[tuple, dict]:
