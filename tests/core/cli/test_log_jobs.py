@@ -4,12 +4,14 @@ the same listing when the child cannot give them."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 from log_record import LogRecord, build_record
 
+from redun.backends.db import joblines
 from redun.cli import log_jobs
 from redun.cli.log_jobs import ForkedCall
 
@@ -32,11 +34,32 @@ def test_listing_is_the_same_when_the_child_fails(
     assert len(forked) == 15
     assert any(line.endswith("flow.write('out.txt', 'xxxx', 4)") for line in forked)
 
-    def broken(path: str) -> dict[str, str]:
+    def broken(path: str, hash_range: tuple[str, str] | None) -> dict[str, str]:
         raise RuntimeError("the child cannot read")
 
     monkeypatch.setattr(log_jobs, "_file_call_args", broken)
     assert listing(record) == forked
+
+
+def test_calls_split_between_child_and_parent_are_every_call_once(
+    record: LogRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = sqlite3.connect(record.db)
+    try:
+        cursor = conn.cursor()
+        every = joblines.read_all_call_args(cursor)
+        split = log_jobs._split_hash(cursor)
+        assert split is not None and len(every) > 4  # (the record has jobs and arguments)
+        for cut in (split, "0", "8", "fff"):
+            low = joblines.read_all_call_args(cursor, 50, ("", cut))
+            high = joblines.read_all_call_args(cursor, 50, (cut, "g"))
+            assert not low.keys() & high.keys() and {**low, **high} == every
+        # More jobs per argument: the child's share of the calls grows, up to all of them.
+        monkeypatch.setattr(log_jobs, "JOB_COST", 3.0)
+        assert log_jobs._split_hash(cursor) is None
+    finally:
+        conn.close()
+    assert listing(record)  # (reads every call in the child)
 
 
 def test_forked_call_returns_the_childs_result() -> None:

@@ -57,9 +57,24 @@ def named_job_lines(rows: Iterable[tuple], names: dict[str, str]) -> list[JobLin
     ]
 
 
-def read_all_call_args(cursor: Any, max_len: int = 50) -> dict[str, str]:
-    """Formatted arguments of every call, by call hash, through a DBAPI cursor."""
-    cursor.execute(ALL_CALL_ARGS_SQL)
+# The arguments of the calls whose hashes start within a range, read by scanning the table
+# (SQLite only: the unary + keeps it from walking the call_hash index row by row).
+_CALL_ARGS_IN_RANGE_SQL = (
+    f"{ALL_CALL_ARGS_SQL} WHERE +argument.call_hash >= ? AND +argument.call_hash < ?"
+)
+
+
+def read_all_call_args(
+    cursor: Any, max_len: int = 50, hash_range: tuple[str, str] | None = None
+) -> dict[str, str]:
+    """Formatted arguments of every call, by call hash, through a DBAPI cursor.
+
+    ``hash_range`` (SQLite): only the calls whose hashes sort within ``[low, high)``.
+    """
+    if hash_range is None:
+        cursor.execute(ALL_CALL_ARGS_SQL)
+    else:
+        cursor.execute(_CALL_ARGS_IN_RANGE_SQL, hash_range)
     return call_args_from_rows(cursor.fetchall(), None, max_len)
 
 
