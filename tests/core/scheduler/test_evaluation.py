@@ -11,7 +11,7 @@ import pytest
 
 import redun
 from redun import task
-from redun.scheduler import Scheduler
+from redun.scheduler import Scheduler, core
 
 Pair = namedtuple("Pair", ["left", "right"])
 
@@ -124,6 +124,70 @@ def test_independent_tasks_run_in_parallel(scheduler):
         return i
 
     assert scheduler.run([meet(1), meet(2)]) == [1, 2]
+
+
+def test_a_fan_out_starts_a_slice_at_a_time(make_scheduler, query, monkeypatch):
+    monkeypatch.setattr(core, "CHECK_BATCH", 3)
+
+    @task(namespace="tests.fanout")
+    def square(i):
+        return i * i
+
+    @task(namespace="tests.fanout")
+    def total(values):
+        return sum(values)
+
+    # Results in place, in order, however many slices the calls took.
+    value = ([square(i) for i in range(10)], {"nested": (square(2), [square(11)])})
+    assert make_scheduler().run(value) == ([i * i for i in range(10)], {"nested": (4, [121])})
+    # Warm: the first slices' jobs end (from the cache) before the last slice's start.
+    assert make_scheduler().run(total([square(i) for i in range(10)])) == 285
+    times = query(
+        "SELECT job.start_time, job.end_time FROM job JOIN task ON task.hash = job.task_hash "
+        "WHERE task.name = 'square' AND job.cached ORDER BY job.start_time"
+    )
+    assert len(times) == 10 and times[0][1] < times[-1][0]
+
+    @task(namespace="tests.fanout")
+    def fails(i):
+        if i == 7:
+            raise ValueError("seven")
+        return i
+
+    with pytest.raises(ValueError, match="seven"):
+        make_scheduler().run([fails(i) for i in range(10)])
+
+
+def test_cache_lookups_are_announced_before_their_check(make_scheduler, monkeypatch):
+    monkeypatch.setattr(core, "CHECK_BATCH", 3)
+    monkeypatch.setattr(core, "ANNOUNCE_AHEAD", 6)
+
+    @task(namespace="tests.announce")
+    def double(i):
+        return 2 * i
+
+    assert make_scheduler().run([double(i) for i in range(10)]) == list(range(0, 20, 2))
+    scheduler = make_scheduler()
+    scheduler.load()
+    announced: list[str] = []
+    checked: list[list[str]] = []
+    prefetch, lookup = scheduler.backend.prefetch_evaluations, scheduler.backend.get_evaluations
+
+    def spy_prefetch(eval_hashes):
+        assert len(announced) - sum(map(len, checked)) <= 6  # never more than ANNOUNCE_AHEAD
+        announced.extend(eval_hashes)
+        return prefetch(eval_hashes)
+
+    def spy_lookup(eval_hashes):
+        assert set(eval_hashes) <= set(announced)  # each slice was announced beforehand
+        checked.append(list(eval_hashes))
+        return lookup(eval_hashes)
+
+    monkeypatch.setattr(scheduler.backend, "prefetch_evaluations", spy_prefetch)
+    monkeypatch.setattr(scheduler.backend, "get_evaluations", spy_lookup)
+    assert scheduler.run([double(i) for i in range(10)]) == list(range(0, 20, 2))
+    assert sorted(h for hashes in checked for h in hashes) == sorted(announced)
+    assert len(checked) == 4  # slices of 3, 3, 3 and 1
 
 
 def test_deep_chain_of_ten_thousand_nested_calls(scheduler):

@@ -13,7 +13,8 @@ import contextlib
 import gc
 import queue
 import uuid
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from redun import nested, promise
@@ -33,6 +34,7 @@ from redun.expression import (
     holds_expression,
     is_expression,
 )
+from redun.handle import handles_in_use
 from redun.hashing import hash_arguments, hash_call_node, hash_eval
 from redun.promise import Promise
 from redun.scheduler.config import SchedulerConfig
@@ -61,6 +63,10 @@ _ANY_PARENT = object()
 
 # Most jobs whose cache entries are looked up (and which are submitted) in one go.
 CHECK_BATCH = 2000
+# How many queued jobs' lookups may be announced to the backend ahead of their check: a
+# big fan-out's lookups then run (in a SQLite record's lookup process) while the
+# scheduler is still creating its jobs, instead of later, beside the record's writes.
+ANNOUNCE_AHEAD = 64 * CHECK_BATCH
 
 # Cache scopes (the task option ``cache_scope``).
 NONE, CSE, BACKEND = "NONE", "CSE", "BACKEND"
@@ -197,6 +203,8 @@ class Scheduler:
         self._open_jobs: dict[str, Job] = {}
         self._to_check: list[Job] = []
         self._shallow_queued = False  # whether _to_check may hold a job to check shallowly
+        self._announced = 0  # how many of _to_check's first jobs' lookups were announced
+        self._fanouts: deque[_FanOut] = deque()  # fan-outs whose calls are being started
         self._in_flight = 0
         self._failing = False
         self._dryrun_jobs = 0
@@ -224,6 +232,7 @@ class Scheduler:
                 self.backend.flush()
         # The run's jobs are recorded: let them go (a scheduler may live for many runs).
         self._jobs_by_eval, self._open_jobs, self._to_check, self._plans = {}, {}, [], {}
+        self._fanouts.clear()
         for line in self.reporter.summary_lines():
             logger.info("%s", line)
         if outcome.is_rejected:
@@ -238,6 +247,11 @@ class Scheduler:
     def _loop(self, outcome: Promise) -> None:
         while True:
             promise.drain()
+            # Calls of a fan-out start while fewer than two slices wait for their cache
+            # check: the next slice's lookups run while this one is checked.
+            if self._fanouts and len(self._to_check) < 2 * CHECK_BATCH:
+                self._start_fanout_slice()
+                continue
             if self._to_check:
                 self._check_cache_batch()
                 if self._in_flight:  # results that came in meanwhile: their jobs end now
@@ -285,13 +299,32 @@ class Scheduler:
         leaves = list(nested.iter_leaves(value, is_expression))[::-1]
         if not leaves:
             return Promise.resolved(value)
-        promises = [self._evaluate_expr(leaf, parent) for leaf in leaves]
 
         def substitute(results: list) -> Any:
             by_id = {id(leaf): result for leaf, result in zip(leaves, results)}
             return nested.map_nested(value, is_expression, lambda e: by_id[id(e)])
 
-        return Promise.all(promises).then(substitute)
+        if len(leaves) <= CHECK_BATCH:
+            promises = [self._evaluate_expr(leaf, parent) for leaf in leaves]
+            return Promise.all(promises).then(substitute)
+        # A fan-out: its calls start a slice at a time, between the cache checks of the
+        # slices before (see _loop), so the first jobs end (and get recorded) while the
+        # last ones are still to start.
+        result = Promise()
+        self._fanouts.append(_FanOut(leaves, parent, [], substitute, result))
+        return result
+
+    def _start_fanout_slice(self) -> None:
+        """Start the next slice of calls of the oldest fan-out being started."""
+        fanout = self._fanouts[0]
+        started = len(fanout.promises)
+        for leaf in fanout.leaves[started : started + CHECK_BATCH]:
+            fanout.promises.append(self._evaluate_expr(leaf, fanout.parent))
+        if len(fanout.promises) == len(fanout.leaves):
+            self._fanouts.popleft()
+            Promise.all(fanout.promises).then(fanout.substitute).then(
+                fanout.result.do_resolve, fanout.result.do_reject
+            )
 
     def _evaluate_expr(self, expr: Expression, parent: Job | None) -> Promise:
         state = expr.__dict__.get("_redun_eval")
@@ -386,10 +419,15 @@ class Scheduler:
     def _start_job(self, expr: TaskExpression, args_kwargs: tuple, parent: Job | None) -> Promise:
         if self._failing:
             raise JobCancelledError("cancelled: the execution already failed")
-        args, kwargs = self.handles.fork_arguments(parent, *args_kwargs)
+        if handles_in_use():
+            args, kwargs = self.handles.fork_arguments(parent, *args_kwargs)
+        else:
+            args, kwargs = args_kwargs
         task = expr.task
-        plan = self._plan(task)
-        arg_hashes = [get_value_hash(a) for a in args]
+        plan = self._plans.get(id(task))
+        if plan is None or plan.task is not task:
+            plan = self._plan(task)
+        arg_hashes = list(map(get_value_hash, args))
         kwarg_hashes = {k: get_value_hash(v) for k, v in kwargs.items()} if kwargs else EMPTY
         if plan.config_args:
             args_hash = task.args_hash(args, kwargs)
@@ -416,13 +454,16 @@ class Scheduler:
         self._open_jobs[job.id] = job
         if parent is not None:
             _children(parent)[job.id] = job
-            self._recorder.job_started(parent)  # a child's row needs its parent's row first
+            if not parent.recorded:  # a child's row needs its parent's row first
+                self._recorder.job_started(parent)
         else:
             self._recorder.job_started(job)
 
         if scope == BACKEND:
             self._to_check.append(job)
             self._shallow_queued = self._shallow_queued or plan.shallow_check
+            if len(self._to_check) - self._announced >= CHECK_BATCH:
+                self._announce(CHECK_BATCH)
         else:
             self._submit(job)
         return job.promise
@@ -449,17 +490,14 @@ class Scheduler:
         # rows get written whole) instead of waiting for a huge fan-out to be submitted.
         jobs = self._to_check[:CHECK_BATCH]
         del self._to_check[:CHECK_BATCH]
+        self._announced = max(0, self._announced - len(jobs))
         full = jobs
         if self._shallow_queued:  # (a task with check_valid="shallow" was called)
             full = [job for job in jobs if not self._plan(job.task).shallow_check]
             for job in jobs:
                 if self._plan(job.task).shallow_check and not self._try_shallow_cache(job):
                     full.append(job)
-        if self._to_check:  # the backend may look the next slice up while this one runs
-            upcoming = self._to_check[:CHECK_BATCH]
-            if self._shallow_queued:
-                upcoming = [job for job in upcoming if not self._plan(job.task).shallow_check]
-            self.backend.prefetch_evaluations([job.eval_hash for job in upcoming])
+        self._announce(min(len(self._to_check), CHECK_BATCH) - self._announced)  # the next slice
         if not full:
             return
         found = self.backend.get_evaluations([job.eval_hash for job in full])
@@ -499,6 +537,19 @@ class Scheduler:
         job.arg_hashes = ()
         self.reporter.finished(job)
         job.promise.do_resolve(value)
+
+    def _announce(self, count: int) -> None:
+        """Let the backend start looking up the next ``count`` queued jobs not announced yet
+        (at most ANNOUNCE_AHEAD ahead): their slice's lookup then waits less, or not at all."""
+        start = self._announced
+        count = min(count, ANNOUNCE_AHEAD - start)
+        if count <= 0:
+            return
+        jobs = self._to_check[start : start + count]
+        self._announced = start + len(jobs)
+        if self._shallow_queued:
+            jobs = [job for job in jobs if not self._plan(job.task).shallow_check]
+        self.backend.prefetch_evaluations([job.eval_hash for job in jobs])
 
     def _try_shallow_cache(self, job: Job) -> bool:
         call = self.backend.find_cached_call(job.task.hash, job.args_hash)
@@ -697,6 +748,16 @@ class Scheduler:
             self.backend.flush()
         except BackendError:
             pass
+
+
+class _FanOut(NamedTuple):
+    """A value with many expressions to evaluate, whose calls start a slice at a time."""
+
+    leaves: list[Expression]  # in program order
+    parent: Job | None
+    promises: list[Promise]  # of the leaves started so far
+    substitute: Callable[[list], Any]  # the results, in the leaves' order -> the value
+    result: Promise
 
 
 class _TaskPlan(NamedTuple):
