@@ -52,7 +52,7 @@ def test_calls_split_between_child_and_parent_are_every_call_once(
         assert split is not None and len(every) > 4  # (the record has jobs and arguments)
         for cut in (split, "0", "8", "fff"):
             low = joblines.read_all_call_args(cursor, 50, ("", cut))
-            high = joblines.read_all_call_args(cursor, 50, (cut, "g"))
+            high = joblines.read_all_call_args(cursor, 50, (cut, log_jobs._ABOVE_ALL))
             assert not low.keys() & high.keys() and {**low, **high} == every
         # More jobs per argument: the child's share of the calls grows, up to all of them.
         monkeypatch.setattr(log_jobs, "JOB_COST", 3.0)

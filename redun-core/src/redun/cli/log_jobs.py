@@ -28,6 +28,8 @@ T = TypeVar("T")
 # Reading a job's line costs about a third of reading a call's arguments (measured on a
 # 100k-job record): what sizes the child's share of the calls.
 JOB_COST = 1 / 3
+# Above every stored call hash (the last code point): the upper end of this process's range.
+_ABOVE_ALL = "\U0010ffff"
 
 
 def every_job_lines(backend: Any) -> list[str]:
@@ -38,7 +40,9 @@ def every_job_lines(backend: Any) -> list[str]:
         child_range = None if split is None else ("", split)  # (None: every call)
         with ForkedCall(lambda: _file_call_args(path, child_range), run=path is not None) as child:
             jobs = joblines.read_job_lines(cursor)
-            own = {} if split is None else joblines.read_all_call_args(cursor, 50, (split, "g"))
+            own = {}
+            if split is not None:
+                own = joblines.read_all_call_args(cursor, 50, (split, _ABOVE_ALL))
             args = child.result()
             if args is None:  # (no child, or it failed: read them here, where errors show)
                 args = joblines.read_all_call_args(cursor)
