@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import queue
 import uuid
 from collections import deque
@@ -471,18 +472,12 @@ class Scheduler:
     @staticmethod
     def _upstream_calls(expr: TaskExpression) -> dict[int | str, Any]:
         upstream: dict[int | str, Any] = EMPTY
-        for position, arg in enumerate(expr.args):
+        for slot, arg in itertools.chain(enumerate(expr.args), expr.kwargs.items()):
             if isinstance(arg, TaskExpression):
                 job = arg.__dict__.get("_redun_job")
                 if job is not None:
                     upstream = upstream or {}
-                    upstream[position] = job
-        for key, arg in expr.kwargs.items():
-            if isinstance(arg, TaskExpression):
-                job = arg.__dict__.get("_redun_job")
-                if job is not None:
-                    upstream = upstream or {}
-                    upstream[key] = job
+                    upstream[slot] = job
         return upstream
 
     def _check_cache_batch(self) -> None:
@@ -521,20 +516,15 @@ class Scheduler:
         """End ``job`` with a cached ``value`` whose call (``call_hash``, without children)
         the record holds: the common cache hit, in one step.
 
-        What ``_on_body_result`` and ``_finish`` do for such a hit, less what cannot
-        apply to a job that never ran: it holds no limit, retry or handle count.
+        What ``_on_body_result`` and ``_finish`` do for such a hit, without their steps
+        for results to evaluate, to hash or to record.
         """
         job.cached = True
         self.reporter.cached(job)
         job.subtree_tasks = _leaf_subtree(job.task.hash)
         job.call_hash = call_hash
         job.status = CACHED
-        self._open_jobs.pop(job.id, None)
-        self._recorder.job_ended(job)
-        if job.tags is not None or self._plan(job.task).tagged:
-            self._recorder.job_tags(job)
-        job.children = job.upstream = job.kwarg_hashes = EMPTY
-        job.arg_hashes = ()
+        self._end_job(job, ran=False)
         self.reporter.finished(job)
         job.promise.do_resolve(value)
 
@@ -688,12 +678,16 @@ class Scheduler:
         job.call_hash = hash_call_node(task_hash, job.args_hash, value_hash, child_hashes)
         self._recorder.call(job, value, value_hash, data, child_hashes)
 
-    def _end_job(self, job: Job) -> None:
+    def _end_job(self, job: Job, ran: bool = True) -> None:
+        """Record ``job``'s end and let go of what it held; without ``ran`` (a cache hit
+        without children) it never held a limit, a retry or a handle count."""
         self._open_jobs.pop(job.id, None)
         self._recorder.job_ended(job)
-        self._recorder.job_tags(job)
-        self.handles.job_ended(job)
-        self._guards.ended(job)
+        if job.tags is not None or self._plan(job.task).tagged:
+            self._recorder.job_tags(job)
+        if ran:
+            self.handles.job_ended(job)
+            self._guards.ended(job)
         # The job's inputs are recorded; drop them so long runs stay small.
         job.children = job.upstream = job.kwarg_hashes = EMPTY
         job.arg_hashes = ()
