@@ -41,25 +41,42 @@ def test_listing_is_the_same_when_the_child_fails(
     assert listing(record) == forked
 
 
-def test_calls_split_between_child_and_parent_are_every_call_once(
+def test_argument_rows_split_anywhere_give_every_call_whole(
     record: LogRecord, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     conn = sqlite3.connect(record.db)
     try:
         cursor = conn.cursor()
         every = joblines.read_all_call_args(cursor)
-        split = log_jobs._split_hash(cursor)
-        assert split is not None and len(every) > 4  # (the record has jobs and arguments)
-        for cut in (split, "0", "8", "fff"):
-            low = joblines.read_all_call_args(cursor, 50, ("", cut))
+        (last,) = cursor.execute("SELECT max(rowid) FROM argument").fetchone()
+        split = log_jobs._split_row(cursor)
+        assert split is not None and 1 < split <= last  # (the record has jobs and arguments)
+        # Every cut, also those between the three argument rows of flow.write(...).
+        for cut in range(1, last + 2):
+            low = joblines.read_all_call_args(cursor, 50, (0, cut))
             high = joblines.read_all_call_args(cursor, 50, (cut, log_jobs._ABOVE_ALL))
-            assert not low.keys() & high.keys() and {**low, **high} == every
-        # More jobs per argument: the child's share of the calls grows, up to all of them.
+            assert log_jobs.merge_call_args(cursor, low, high) == every
+        # More jobs per argument: the child's share of the rows grows, up to all of them.
         monkeypatch.setattr(log_jobs, "JOB_COST", 3.0)
-        assert log_jobs._split_hash(cursor) is None
+        assert log_jobs._split_row(cursor) is None
     finally:
         conn.close()
     assert listing(record)  # (reads every call in the child)
+
+
+def test_jobs_started_together_list_the_later_written_first(
+    record: LogRecord, tmp_path: Path
+) -> None:
+    source, copy = sqlite3.connect(record.db), sqlite3.connect(tmp_path / "redun.db")
+    try:
+        source.backup(copy)
+        copy.execute("UPDATE job SET start_time = '2024-01-01 00:00:00' WHERE rowid % 2 = 0")
+        listed = [line[0] for line in joblines.read_job_lines(copy.cursor())]
+        ordered = "SELECT id FROM job ORDER BY start_time DESC, rowid DESC"
+        assert listed == [job_id for (job_id,) in copy.execute(ordered)]
+    finally:
+        source.close()
+        copy.close()
 
 
 def test_forked_call_returns_the_childs_result() -> None:

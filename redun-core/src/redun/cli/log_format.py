@@ -72,14 +72,25 @@ def short_name(task_name: str) -> str:
 
 def job_lines(jobs: list[JobLine], args: dict[str, str]) -> list[str]:
     """:func:`job_line` of each listed job (inlined: listings print 100,000s of them)."""
+    return join_job_lines(job_line_heads(jobs), args)
+
+
+def job_line_heads(jobs: list[JobLine]) -> list[tuple[str, str]]:
+    """Each job's line up to its call's arguments, with its call hash: all of a line that
+    is known before the arguments are read."""
     labels = {status: fmt_status(status) for status in JOB_STATUSES}
     seconds: dict[Any, str] = {}  # shown time by stored time (its second, when stored as text)
-    lines = []
+    heads = []
     for job_id, status, start, task_name, call_hash in jobs:
         key = start[:19] if type(start) is str else start
         shown = seconds.get(key)
         if shown is None:
             shown = seconds[key] = fmt_stored_time(start)
-        call_args = args.get(call_hash or "", "")
-        lines.append(f"Job {job_id[:8]} {labels[status]} {shown}:  {task_name}({call_args})")
-    return lines
+        heads.append((f"Job {job_id[:8]} {labels[status]} {shown}:  {task_name}(", call_hash or ""))
+    return heads
+
+
+def join_job_lines(heads: list[tuple[str, str]], args: dict[str, str]) -> list[str]:
+    """The lines of :func:`job_line_heads`, each with its call's arguments."""
+    get = args.get
+    return [f"{head}{get(call_hash, '')})" for head, call_hash in heads]

@@ -2,8 +2,8 @@
 
 On 100,000s of jobs the listing is bound by turning rows into Python objects. On a
 SQLite file it therefore reads in two processes: a forked child reads and formats the
-arguments of most calls while this process reads the jobs and then the arguments of
-the other calls (a share sized so that both finish together). Nothing here imports
+arguments stored in the first rows of the argument table while this process reads the
+jobs and then the other rows (a share sized so that both finish together). Nothing here imports
 SQLAlchemy.
 """
 
@@ -20,26 +20,26 @@ from typing import Any, Generic, TypeVar
 
 from redun.backends.db import joblines
 from redun.backends.db.sqlite import BUSY_TIMEOUT
-from redun.cli.log_format import job_lines
+from redun.cli.log_format import job_line_heads, join_job_lines
 
 T = TypeVar("T")
 
 
-# Reading a job's line costs about a third of reading a call's arguments (measured on a
-# 100k-job record): what sizes the child's share of the calls.
-JOB_COST = 1 / 3
-# Above every stored call hash (the last code point): the upper end of this process's range.
-_ABOVE_ALL = "\U0010ffff"
+# Reading a job and writing its line up to the arguments costs about half as much as
+# reading a call's arguments (measured on a 100k-job record): what sizes the child's share.
+JOB_COST = 0.55
+# Above every rowid (SQLite's largest): the upper end of this process's rows.
+_ABOVE_ALL = 2**63 - 1
 
 
 def every_job_lines(backend: Any) -> list[str]:
     """The listing's lines, newest job first (``backend`` is a loaded RedunBackend)."""
     path = backend.uri.path if backend.uri.is_sqlite else None
     with backend.read_cursor() as cursor:
-        split = _split_hash(cursor) if path is not None else None
-        child_range = None if split is None else ("", split)  # (None: every call)
-        with ForkedCall(lambda: _file_call_args(path, child_range), run=path is not None) as child:
-            jobs = joblines.read_job_lines(cursor)
+        split = _split_row(cursor) if path is not None else None
+        child_rows = None if split is None else (0, split)  # (None: every call)
+        with ForkedCall(lambda: _file_call_args(path, child_rows), run=path is not None) as child:
+            heads = job_line_heads(joblines.read_job_lines(cursor))
             own = {}
             if split is not None:
                 own = joblines.read_all_call_args(cursor, 50, (split, _ABOVE_ALL))
@@ -47,28 +47,38 @@ def every_job_lines(backend: Any) -> list[str]:
             if args is None:  # (no child, or it failed: read them here, where errors show)
                 args = joblines.read_all_call_args(cursor)
             else:
-                args.update(own)
-    return job_lines(jobs, args)
+                args = merge_call_args(cursor, args, own)
+    return join_job_lines(heads, args)
 
 
-def _split_hash(cursor: Any) -> str | None:
-    """Where the child's calls end: a hash prefix such that reading the arguments of the
-    calls below it takes about as long as reading the jobs and the other calls' arguments
-    (the rows counted by the tables' largest row ids). None: the child reads every call."""
+def merge_call_args(cursor: Any, args: dict[str, str], more: dict[str, str]) -> dict[str, str]:
+    """``args`` updated with ``more``, both read from separate argument rows: a call with
+    rows among both is read again whole."""
+    across = [call for call in more if call in args]
+    args.update(more)
+    if across:
+        args.update(joblines.read_call_args(cursor, across, "?"))
+    return args
+
+
+def _split_row(cursor: Any) -> int | None:
+    """Where the child's argument rows end: a rowid such that reading the arguments below
+    it takes about as long as reading the jobs and the arguments above (the rows counted
+    by the tables' largest row ids). None: the child reads every argument."""
     counts = []
     for table in ("job", "argument"):
         cursor.execute(f"SELECT max(rowid) FROM {table}")
         counts.append(cursor.fetchone()[0] or 0)
     jobs, arguments = counts
     share = (jobs * JOB_COST + arguments) / (2 * arguments) if arguments else 1.0
-    return None if share >= 1 else f"{int(share * 4096):03x}"  # (hashes are lowercase hex)
+    return None if share >= 1 else int(share * arguments) + 1
 
 
-def _file_call_args(path: str, hash_range: tuple[str, str] | None) -> dict[str, str]:
+def _file_call_args(path: str, rows: tuple[int, int] | None) -> dict[str, str]:
     uri = f"{Path(path).absolute().as_uri()}?mode=ro"  # (never creates a file)
     conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT)
     try:
-        return joblines.read_all_call_args(conn.cursor(), 50, hash_range)
+        return joblines.read_all_call_args(conn.cursor(), 50, rows)
     finally:
         conn.close()
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from operator import itemgetter
 from typing import Any
 
-from redun.backends.db.rawsql import ERROR_VALUE_TYPE
+from redun.backends.db.rawsql import ERROR_VALUE_TYPE, chunks
 from redun.values import deserialize_value
 
 JOB_STATUSES = ("RUNNING", "FAILED", "CACHED", "DONE")
@@ -26,9 +27,10 @@ JOB_STATUS_SQL = (
     "WHEN job.end_time IS NULL THEN 'RUNNING' "
     "WHEN job.cached THEN 'CACHED' ELSE 'DONE' END"
 )
+# Every job, in the table's order: a scan, sorted afterwards (quicker than walking the
+# start_time index and fetching each row it points to).
 _JOB_LINES_SQL = (
-    f"SELECT job.id, {JOB_STATUS_SQL}, job.start_time, job.task_hash, job.call_hash "
-    "FROM job ORDER BY job.start_time DESC"
+    f"SELECT job.id, {JOB_STATUS_SQL}, job.start_time, job.task_hash, job.call_hash FROM job"
 )
 _TASK_NAMES_SQL = "SELECT hash, name, namespace FROM task"
 ALL_CALL_ARGS_SQL = (
@@ -38,11 +40,12 @@ ALL_CALL_ARGS_SQL = (
 )
 
 
-def read_job_lines(cursor: Any, limit: int | None = None) -> list[JobLine]:
-    """Every job (the newest ``limit``), newest first, through a DBAPI cursor."""
-    sql = _JOB_LINES_SQL if limit is None else f"{_JOB_LINES_SQL} LIMIT {int(limit)}"
-    cursor.execute(sql)
+def read_job_lines(cursor: Any) -> list[JobLine]:
+    """Every job, newest first (ties: the later written first), through a DBAPI cursor."""
+    cursor.execute(_JOB_LINES_SQL)
     rows = cursor.fetchall()
+    rows.reverse()  # (a stable sort then keeps ties newest first)
+    rows.sort(key=itemgetter(2), reverse=True)
     cursor.execute(_TASK_NAMES_SQL)
     names = {task_hash: full_name(name, namespace) for task_hash, name, namespace in cursor}
     return named_job_lines(rows, names)
@@ -57,25 +60,35 @@ def named_job_lines(rows: Iterable[tuple], names: dict[str, str]) -> list[JobLin
     ]
 
 
-# The arguments of the calls whose hashes start within a range, read by scanning the table
-# (SQLite only: the unary + keeps it from walking the call_hash index row by row).
-_CALL_ARGS_IN_RANGE_SQL = (
-    f"{ALL_CALL_ARGS_SQL} WHERE +argument.call_hash >= ? AND +argument.call_hash < ?"
-)
+# The arguments stored within a range of the argument table's rows (SQLite).
+_CALL_ARGS_IN_ROWS_SQL = f"{ALL_CALL_ARGS_SQL} WHERE argument.rowid >= ? AND argument.rowid < ?"
 
 
 def read_all_call_args(
-    cursor: Any, max_len: int = 50, hash_range: tuple[str, str] | None = None
+    cursor: Any, max_len: int = 50, rows: tuple[int, int] | None = None
 ) -> dict[str, str]:
     """Formatted arguments of every call, by call hash, through a DBAPI cursor.
 
-    ``hash_range`` (SQLite): only the calls whose hashes sort within ``[low, high)``.
+    ``rows`` (SQLite): only the argument rows whose rowids are within ``[low, high)``; a
+    call with rows on both sides of a bound shows only its arguments within.
     """
-    if hash_range is None:
+    if rows is None:
         cursor.execute(ALL_CALL_ARGS_SQL)
     else:
-        cursor.execute(_CALL_ARGS_IN_RANGE_SQL, hash_range)
+        cursor.execute(_CALL_ARGS_IN_ROWS_SQL, rows)
     return call_args_from_rows(cursor.fetchall(), None, max_len)
+
+
+def read_call_args(
+    cursor: Any, call_hashes: list[str], mark: str, max_len: int = 50
+) -> dict[str, str]:
+    """Formatted arguments of the calls ``call_hashes`` (``mark``: the driver's placeholder)."""
+    shown: dict[str, str] = {}
+    for chunk in chunks(call_hashes):
+        marks = ", ".join([mark] * len(chunk))
+        cursor.execute(f"{ALL_CALL_ARGS_SQL} WHERE argument.call_hash IN ({marks})", chunk)
+        shown.update(call_args_from_rows(cursor.fetchall(), None, max_len))
+    return shown
 
 
 def full_name(name: str, namespace: str | None) -> str:
