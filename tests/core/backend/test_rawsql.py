@@ -11,7 +11,13 @@ from sqlalchemy import create_engine, insert, update
 
 from redun.backends.db import RedunBackend
 from redun.backends.db.models import TABLES
-from redun.backends.db.rawsql import COLUMNS, JOB_UPDATE_COLUMNS, RawStatements, sqlite_time
+from redun.backends.db.rawsql import (
+    COLUMNS,
+    JOB_UPDATE_COLUMNS,
+    RawStatements,
+    sqlite_time,
+    sqlite_time_text,
+)
 
 NAIVE = dt.datetime(2024, 3, 1, 12, 30, 5, 1234)
 AWARE_UTC = dt.datetime(2024, 3, 1, 12, 30, 6, tzinfo=dt.timezone.utc)  # no microseconds
@@ -137,6 +143,21 @@ def test_every_table_is_stored_as_sqlalchemy_stores_it(tmp_path: Path, one_row: 
 )
 def test_sqlite_time(value: dt.datetime | None, text: str | None) -> None:
     assert sqlite_time(value) == text
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        dt.datetime(2024, 1, 2, 3, 4, 5),
+        dt.datetime(2024, 1, 2, 3, 4, 5, 999999),
+        dt.datetime(1969, 12, 31, 23, 59, 59, 1),  # before 1970: negative microseconds
+        dt.datetime(2038, 1, 19, 3, 14, 8, 70),
+    ],
+)
+def test_sqlite_time_text_of_microseconds(when: dt.datetime) -> None:
+    micros = (when - dt.datetime(1970, 1, 1)) // dt.timedelta(microseconds=1)
+    for _ in range(2):  # (the second time from the seconds already formatted)
+        assert sqlite_time_text(micros) == sqlite_time(when) == sqlite_time_text(when)
 
 
 def test_postgresql_statements_use_pyformat_and_casts() -> None:

@@ -6,9 +6,10 @@ models used: on SQLite, times are naive UTC text
 ``YYYY-MM-DD HH:MM:SS.ffffff``, booleans 0/1 and tag values JSON text; on
 PostgreSQL, times are timezone-aware and tag values are cast to JSONB.
 
-On SQLite a time travels as integer microseconds since 1970 (given twice) and
-the statement spells it out (SQLITE_TIME): SQLite's C formats it where the
-statements run, instead of Python's ``isoformat`` on the writer thread.
+A time travels as integer microseconds since 1970 and becomes the stored form
+where the statements run (for a SQLite file, in its write process, not on the
+writer thread); SQLite's text is the second's text, formatted once per second,
+and the microseconds.
 
 Standard library only: a SQLite file's write process imports this module without redun.
 """
@@ -67,21 +68,23 @@ def chunks(items: list[str], size: int = IN_CHUNK) -> Iterator[list[str]]:
 _EXISTING_CALLS_SQLITE = (
     "SELECT group_concat(call_hash, ',') FROM call_node WHERE call_hash IN ({marks})"
 )
-# A time column's placeholder on SQLite: the text of the microseconds given twice.
-SQLITE_TIME = (
-    "strftime('%Y-%m-%d %H:%M:%S', ? / 1000000, 'unixepoch') || printf('.%06d', ? % 1000000)"
-)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-_MICROSECOND = dt.timedelta(microseconds=1)
+_NAIVE_EPOCH = dt.datetime(1970, 1, 1)
+_SECOND_TEXTS: dict[int, str] = {}  # "YYYY-MM-DD HH:MM:SS." by seconds since 1970
 
 
-def epoch_micros(value: dt.datetime | int | None) -> int | None:
-    """A time (naive: UTC; an int: microseconds already) as whole microseconds since 1970."""
-    if value is None or type(value) is int:
-        return value
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return (value - _EPOCH) // _MICROSECOND
+def sqlite_time_text(value: dt.datetime | int | None) -> str | None:
+    """:func:`sqlite_time` of a time that may also be whole microseconds since 1970."""
+    if type(value) is not int:
+        return sqlite_time(value)  # type: ignore[arg-type]
+    seconds, micros = divmod(value, 1_000_000)
+    second = _SECOND_TEXTS.get(seconds)
+    if second is None:
+        if len(_SECOND_TEXTS) > 4096:  # (a long-lived writer: keep the recent seconds)
+            _SECOND_TEXTS.clear()
+        second = (_NAIVE_EPOCH + dt.timedelta(seconds=seconds)).isoformat(" ") + "."
+        _SECOND_TEXTS[seconds] = second
+    return f"{second}{micros:06d}"
 
 
 def sqlite_time(value: dt.datetime | None) -> str | None:
@@ -117,8 +120,7 @@ class RawStatements:
     def __init__(self, dialect_name: str) -> None:
         self._postgres = dialect_name == "postgresql"
         self._mark = "%s" if self._postgres else "?"
-        self._time_mark = self._mark if self._postgres else SQLITE_TIME
-        self.to_time = postgres_time if self._postgres else epoch_micros
+        self.to_time = postgres_time if self._postgres else sqlite_time_text
         self._multi: dict[tuple[str, int], str] = {}
         self._groups: dict[str, str] = {}
         self._conflict: dict[str, str] = {}
@@ -139,7 +141,7 @@ class RawStatements:
             self._converters[table] = self._converter(table, columns)
         mark = self._mark
         self.sql["job_update"] = (
-            f"UPDATE job SET end_time = {self._time_mark}, call_hash = {mark}, cached = {mark} "
+            f"UPDATE job SET end_time = {mark}, call_hash = {mark}, cached = {mark} "
             f"WHERE id = {mark}"
         )
         self._converters["job_update"] = self._converter("job_update", JOB_UPDATE_COLUMNS)
@@ -147,11 +149,7 @@ class RawStatements:
     def _marks(self, table: str, columns: tuple[str, ...]) -> list[str]:
         casts = _POSTGRES_CASTS if self._postgres else {}
         return [
-            self._time_mark
-            if c in _TIME_COLUMNS
-            else f"CAST({self._mark} AS {casts[table, c]})"
-            if (table, c) in casts
-            else self._mark
+            f"CAST({self._mark} AS {casts[table, c]})" if (table, c) in casts else self._mark
             for c in columns
         ]
 
@@ -163,33 +161,19 @@ class RawStatements:
     def _converter(self, table: str, columns: tuple[str, ...]) -> Callable[[tuple], tuple]:
         # A row travels as a message, (table, *columns): its values start at index 1.
         getter = itemgetter(*range(1, len(columns) + 1))
-        twice = not self._postgres  # (a time's SQLite placeholder takes it twice)
-        changes: list[tuple[int, Callable[[Any], Any], bool]] = []
+        changes: list[tuple[int, Callable[[Any], Any]]] = []
         for i, name in enumerate(columns):
             if name in _TIME_COLUMNS:
-                changes.append((i, self.to_time, twice))
+                changes.append((i, self.to_time))
             elif (table, name) in _JSON_COLUMNS:
-                changes.append((i, json_text, False))
+                changes.append((i, json_text))
         if not changes:
             return getter
 
-        if len(changes) == 1:  # (most tables with a time: one)
-            [(at, change, double)] = changes
-            copies = 2 if double else 1
-
-            def convert_one(row: tuple) -> tuple:
-                values = getter(row)
-                return (*values[:at], *(change(values[at]),) * copies, *values[at + 1 :])
-
-            return convert_one
-
-        changes.reverse()  # (from the last, so that doubling one leaves the others in place)
-
         def convert(row: tuple) -> tuple:
             values = list(getter(row))
-            for i, change, double in changes:
-                new = change(values[i])
-                values[i : i + 1] = (new, new) if double else (new,)
+            for i, change in changes:
+                values[i] = change(values[i])
             return tuple(values)
 
         return convert
