@@ -336,7 +336,7 @@ class Scheduler:
             if not holds_expression(*arguments):
                 # Concrete arguments: start the job now; nothing nests, so nothing recurses.
                 try:
-                    job_promise = self._start_job(expr, arguments, parent)
+                    job_promise = self._start_job(expr, arguments, parent, concrete=True)
                 except Exception as error:
                     job_promise = Promise.rejected(error)
                 expr.__dict__["_redun_eval"] = (self._token, job_promise, _ANY_PARENT)
@@ -417,7 +417,11 @@ class Scheduler:
             scope = CSE
         return scope
 
-    def _start_job(self, expr: TaskExpression, args_kwargs: tuple, parent: Job | None) -> Promise:
+    def _start_job(
+        self, expr: TaskExpression, args_kwargs: tuple, parent: Job | None, concrete: bool = False
+    ) -> Promise:
+        """Start (or reuse) the job of ``expr`` called with evaluated ``args_kwargs``;
+        ``concrete``: the call's arguments held no expressions (no upstream calls)."""
         if self._failing:
             raise JobCancelledError("cancelled: the execution already failed")
         if handles_in_use():
@@ -448,7 +452,7 @@ class Scheduler:
         job = Job(task, expr, parent, self._execution_id, args, kwargs)
         job.arg_hashes, job.kwarg_hashes = arg_hashes, kwarg_hashes
         job.args_hash, job.eval_hash = args_hash, eval_hash
-        job.upstream = self._upstream_calls(expr)
+        job.upstream = EMPTY if concrete else self._upstream_calls(expr)
         expr.__dict__["_redun_job"] = job
         if scope != NONE:
             self._jobs_by_eval[eval_hash] = job
