@@ -53,7 +53,7 @@ def test_argument_rows_split_anywhere_give_every_call_whole(
         assert split is not None and 1 < split <= last  # (the record has jobs and arguments)
         # Every cut, also those between the three argument rows of flow.write(...).
         for cut in range(1, last + 2):
-            low = joblines.read_all_call_args(cursor, 50, (0, cut))
+            low = joblines.read_all_call_args(cursor, 50, (log_jobs._BELOW_ALL, cut))
             high = joblines.read_all_call_args(cursor, 50, (cut, log_jobs._ABOVE_ALL))
             assert log_jobs.merge_call_args(cursor, low, high) == every
         # More jobs per argument: the child's share of the rows grows, up to all of them.

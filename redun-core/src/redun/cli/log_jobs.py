@@ -28,7 +28,8 @@ T = TypeVar("T")
 # Reading a job and writing its line up to the arguments costs about half as much as
 # reading a call's arguments (measured on a 100k-job record): what sizes the child's share.
 JOB_COST = 0.55
-# Above every rowid (SQLite's largest): the upper end of this process's rows.
+# Beyond every rowid (SQLite's smallest and largest): the outer ends of the two ranges.
+_BELOW_ALL = -(2**63)
 _ABOVE_ALL = 2**63 - 1
 
 
@@ -37,7 +38,7 @@ def every_job_lines(backend: Any) -> list[str]:
     path = backend.uri.path if backend.uri.is_sqlite else None
     with backend.read_cursor() as cursor:
         split = _split_row(cursor) if path is not None else None
-        child_rows = None if split is None else (0, split)  # (None: every call)
+        child_rows = None if split is None else (_BELOW_ALL, split)  # (None: every row)
         with ForkedCall(lambda: _file_call_args(path, child_rows), run=path is not None) as child:
             heads = job_line_heads(joblines.read_job_lines(cursor))
             own = {}
