@@ -23,14 +23,25 @@ class Expected:
     call_nodes: int
 
 
+# Rows that name a value the value table lacks (a call's result, an evaluation's, an argument).
+_MISSING_VALUES_SQL = " + ".join(
+    f"(SELECT count(*) FROM {table} WHERE value_hash NOT IN (SELECT value_hash FROM value))"
+    for table in ("call_node", "evaluation", "argument")
+)
+
+
 def count_rows(db_path: Path) -> dict[str, int]:
-    """Row counts of the `job` and `call_node` tables of a redun SQLite database."""
+    """Row counts of the `job` and `call_node` tables of a redun SQLite database, and
+    (`missing_values`) how many call nodes, evaluations and arguments name a value the
+    `value` table lacks."""
     uri = f"file:{db_path}?mode=ro"
     with sqlite3.connect(uri, uri=True) as conn:
-        return {
+        counts = {
             table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             for table in ("job", "call_node")
         }
+        counts["missing_values"] = conn.execute(f"SELECT {_MISSING_VALUES_SQL}").fetchone()[0]
+    return counts
 
 
 def check_run(result: ProcessResult, db_path: Path, expected: Expected) -> str | None:
@@ -51,4 +62,6 @@ def check_run(result: ProcessResult, db_path: Path, expected: Expected) -> str |
             return f"job rows {counts['job']}, expected at least {expected.call_nodes}"
     elif counts["job"] != expected.jobs:
         return f"job rows {counts['job']}, expected {expected.jobs}"
+    if counts["missing_values"]:
+        return f"{counts['missing_values']} rows name a value the value table lacks"
     return None

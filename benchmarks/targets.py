@@ -87,7 +87,7 @@ def check_targets(rows: list[Row]) -> list[Verdict]:
 
 def correctness(rows: list[Row]) -> Verdict:
     """Every run of ours with a known answer printed it and left a complete record."""
-    target = "our runs print the right result and leave a complete record (job, call_node)"
+    target = "our runs print the right result and leave a complete record (job, call_node, value)"
     checked = [row for row in rows if row.checked]
     if not checked:
         return Verdict(target, "SKIP", "no checked workload measured")

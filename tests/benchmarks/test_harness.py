@@ -117,24 +117,30 @@ def test_process_measures_peak_rss_and_timeout(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("jobs", "call_nodes", "printed", "problem"),
+    ("jobs", "call_nodes", "values", "printed", "problem"),
     [
-        (3, 3, "45", None),
-        (2, 3, "45", "job rows 2, expected 3"),
-        (3, 2, "45", "call_node rows 2, expected 3"),
-        (3, 3, "44", "printed '44', expected '45'"),
+        (3, 3, 3, "45", None),
+        (2, 3, 3, "45", "job rows 2, expected 3"),
+        (3, 2, 3, "45", "call_node rows 2, expected 3"),
+        (3, 3, 3, "44", "printed '44', expected '45'"),
+        (3, 3, 2, "45", "3 rows name a value the value table lacks"),
     ],
 )
 def test_record_check(
-    tmp_path: Path, jobs: int, call_nodes: int, printed: str, problem: str | None
+    tmp_path: Path, jobs: int, call_nodes: int, values: int, printed: str, problem: str | None
 ) -> None:
     (tmp_path / ".redun").mkdir()
     db = tmp_path / ".redun" / "redun.db"
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE job (id TEXT)")
-        conn.execute("CREATE TABLE call_node (call_hash TEXT)")
+        for table in ("value", "call_node", "evaluation", "argument"):
+            conn.execute(f"CREATE TABLE {table} (value_hash TEXT)")
         conn.executemany("INSERT INTO job VALUES (?)", [(str(i),) for i in range(jobs)])
-        conn.executemany("INSERT INTO call_node VALUES (?)", [(str(i),) for i in range(call_nodes)])
+        # Values 0, 1, 2 (the last missing with values=2), each named once per table.
+        conn.executemany("INSERT INTO value VALUES (?)", [(str(i),) for i in range(values)])
+        for table in ("call_node", "evaluation", "argument"):
+            rows = [(str(i % 3),) for i in range(call_nodes if table == "call_node" else 3)]
+            conn.executemany(f"INSERT INTO {table} VALUES (?)", rows)
     conn.close()
     result = run_process(["echo", f"log line\n{printed}"], tmp_path, tmp_path / "out", 60)
     assert check_run(result, db, Expected(result="45", jobs=3, call_nodes=3)) == problem
